@@ -176,7 +176,9 @@ func (*MetadataValue_BoolValue) isMetadataValue_Kind() {}
 
 // NullableString is a string field of a write that distinguishes three
 // states: the field unset (leave the stored value alone), set with no value
-// (JSON null: clear the stored value) and set with a value.
+// (JSON null: clear the stored value) and set with a value. Responses use it
+// where the upstream writes null in one shape and leaves the field out in
+// another, such as CreatedSession.client_email.
 type NullableString struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The new value; unset means JSON null.

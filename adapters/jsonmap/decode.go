@@ -1,0 +1,483 @@
+package jsonmap
+
+import (
+	"fmt"
+
+	"google.golang.org/protobuf/reflect/protoreflect"
+)
+
+// decoder reads JSON into messages according to their plans.
+type decoder struct {
+	scanner
+	strict bool
+}
+
+// top reads the top-level value into m. Top-level null leaves m empty,
+// except that a google.protobuf.Value becomes a JSON null value.
+func (d *decoder) top(p *messagePlan, m protoreflect.Message) error {
+	c, err := d.peek()
+	if err != nil {
+		return err
+	}
+	if c == 'n' {
+		if err := d.literal("null"); err != nil {
+			return err
+		}
+		if p.shape == shapeValue {
+			setNullValue(m)
+		}
+	} else if err := d.message(p, m); err != nil {
+		return err
+	}
+	return d.finish()
+}
+
+// message reads a JSON value other than null into m.
+func (d *decoder) message(p *messagePlan, m protoreflect.Message) error {
+	if p.err != nil {
+		return p.err
+	}
+	switch p.shape {
+	case shapeUnwrap:
+		return d.unwrap(p, m)
+	case shapeTimestamp:
+		return d.timestamp(m)
+	case shapeStruct:
+		return d.structObject(m)
+	case shapeValue:
+		return d.dynamicValue(m)
+	case shapeListValue:
+		return d.listValue(m)
+	case shapeWrapper:
+		return d.field(p.single, m)
+	}
+	return d.object(p, m)
+}
+
+// object reads a JSON object into the fields of m and of its inline fields.
+func (d *decoder) object(p *messagePlan, m protoreflect.Message) error {
+	c, err := d.peek()
+	if err != nil {
+		return err
+	}
+	if c != '{' {
+		return d.typeError("an object")
+	}
+	if err := d.enter(); err != nil {
+		return err
+	}
+	if done, err := d.empty('}'); done || err != nil {
+		return err
+	}
+	var seen keySet
+	for more := true; more; {
+		if err := d.member(p, m, &seen); err != nil {
+			return err
+		}
+		if more, err = d.next('}'); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// member reads one key-value pair of an object.
+func (d *decoder) member(p *messagePlan, m protoreflect.Message, seen *keySet) error {
+	keyStart := d.pos
+	key, err := d.readStringBytes()
+	if err != nil {
+		return err
+	}
+	if err := d.consume(':', "':' after the key"); err != nil {
+		return err
+	}
+	t := p.keys[string(key)]
+	if t == nil {
+		return d.unknownKey(p, string(key))
+	}
+	if !seen.add(t.index, len(p.keys)) {
+		d.pos = keyStart
+		return d.errorf("duplicate key %s", quoteValue(t.field.name))
+	}
+	target := m
+	for _, fd := range t.inline {
+		target = target.Mutable(fd).Message()
+	}
+	d.pushKey(t.field.name)
+	if err := d.field(t.field, target); err != nil {
+		return err
+	}
+	d.pop()
+	return nil
+}
+
+func (d *decoder) unknownKey(p *messagePlan, key string) error {
+	d.pushKey(key)
+	if d.strict {
+		return d.errorf("unknown field; %s has no field with the JSON name %s",
+			p.desc.FullName(), quoteValue(key))
+	}
+	if err := d.skipValue(); err != nil {
+		return err
+	}
+	d.pop()
+	return nil
+}
+
+// field reads the value of one field into m. JSON null leaves the field
+// unset, except where fieldNull says otherwise.
+func (d *decoder) field(f *fieldPlan, m protoreflect.Message) error {
+	c, err := d.peek()
+	if err != nil {
+		return err
+	}
+	if c == 'n' {
+		if err := d.literal("null"); err != nil {
+			return err
+		}
+		return d.fieldNull(f, m)
+	}
+	if err := d.checkOneof(f, m); err != nil {
+		return err
+	}
+	switch {
+	case f.fd.IsList():
+		return d.list(f.value, m.Mutable(f.fd).List())
+	case f.fd.IsMap():
+		return d.mapObject(f, m.Mutable(f.fd).Map())
+	case f.value.msg != nil:
+		return d.message(f.value.msg, m.Mutable(f.fd).Message())
+	}
+	v, err := d.scalar(f.value)
+	if err != nil {
+		return err
+	}
+	m.Set(f.fd, v)
+	return nil
+}
+
+// fieldNull applies JSON null to a field. A google.protobuf.Value field
+// becomes a null value, and an unwrap field whose inner field tracks
+// presence becomes a set, empty message. Every other field stays unset.
+func (d *decoder) fieldNull(f *fieldPlan, m protoreflect.Message) error {
+	if f.fd.IsList() || f.fd.IsMap() || !nullIsValue(f.value) {
+		return nil
+	}
+	if err := d.checkOneof(f, m); err != nil {
+		return err
+	}
+	inner := m.Mutable(f.fd).Message()
+	if f.value.msg.shape == shapeValue {
+		setNullValue(inner)
+	}
+	return nil
+}
+
+// nullIsValue reports whether JSON null is a value of the type rather than
+// its absence.
+func nullIsValue(vp valuePlan) bool {
+	if vp.msg == nil || vp.msg.err != nil {
+		return false
+	}
+	return vp.msg.shape == shapeValue || vp.msg.shape == shapeUnwrap && vp.msg.nullIsEmpty
+}
+
+// checkOneof rejects a second member of one oneof in the same object.
+func (d *decoder) checkOneof(f *fieldPlan, m protoreflect.Message) error {
+	od := f.fd.ContainingOneof()
+	if od == nil || od.IsSynthetic() {
+		return nil
+	}
+	if set := m.WhichOneof(od); set != nil && set != f.fd {
+		return d.errorf("%s and %s are members of oneof %s; give only one",
+			set.JSONName(), f.fd.JSONName(), od.Name())
+	}
+	return nil
+}
+
+// list reads a JSON array into a list field.
+func (d *decoder) list(vp valuePlan, l protoreflect.List) error {
+	c, err := d.peek()
+	if err != nil {
+		return err
+	}
+	if c != '[' {
+		return d.typeError("an array")
+	}
+	if err := d.enter(); err != nil {
+		return err
+	}
+	if done, err := d.empty(']'); done || err != nil {
+		return err
+	}
+	for i, more := 0, true; more; i++ {
+		d.pushIndex(i)
+		v, err := d.item(vp, l.NewElement)
+		if err != nil {
+			return err
+		}
+		l.Append(v)
+		d.pop()
+		if more, err = d.next(']'); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// item reads one list item or map value. newMessage makes the empty message
+// that a message-typed item is read into.
+func (d *decoder) item(vp valuePlan, newMessage func() protoreflect.Value) (protoreflect.Value, error) {
+	c, err := d.peek()
+	if err != nil {
+		return protoreflect.Value{}, err
+	}
+	if vp.msg == nil {
+		if c == 'n' {
+			return protoreflect.Value{}, d.typeError(describeKind(vp))
+		}
+		return d.scalar(vp)
+	}
+	v := newMessage()
+	if c != 'n' {
+		return v, d.message(vp.msg, v.Message())
+	}
+	if !nullIsValue(vp) {
+		return v, d.typeError(describeKind(vp))
+	}
+	if err := d.literal("null"); err != nil {
+		return v, err
+	}
+	if vp.msg.shape == shapeValue {
+		setNullValue(v.Message())
+	}
+	return v, nil
+}
+
+// mapObject reads a JSON object into a map field.
+func (d *decoder) mapObject(f *fieldPlan, mp protoreflect.Map) error {
+	c, err := d.peek()
+	if err != nil {
+		return err
+	}
+	if c != '{' {
+		return d.typeError("an object")
+	}
+	if err := d.enter(); err != nil {
+		return err
+	}
+	if done, err := d.empty('}'); done || err != nil {
+		return err
+	}
+	for more := true; more; {
+		if err := d.mapEntry(f, mp); err != nil {
+			return err
+		}
+		if more, err = d.next('}'); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (d *decoder) mapEntry(f *fieldPlan, mp protoreflect.Map) error {
+	keyStart := d.pos
+	text, err := d.readString()
+	if err != nil {
+		return err
+	}
+	key, ok := parseMapKey(f.fd.MapKey().Kind(), text)
+	if !ok {
+		d.pos = keyStart
+		return d.errorf("invalid map key %s; expected %s", quoteValue(text),
+			describeKind(valuePlan{kind: f.fd.MapKey().Kind()}))
+	}
+	if mp.Has(key) {
+		d.pos = keyStart
+		return d.errorf("duplicate key %s", quoteValue(text))
+	}
+	if err := d.consume(':', "':' after the key"); err != nil {
+		return err
+	}
+	d.pushKey(text)
+	v, err := d.item(f.value, mp.NewValue)
+	if err != nil {
+		return err
+	}
+	mp.Set(key, v)
+	d.pop()
+	return nil
+}
+
+// unwrap reads the single JSON value of an unwrap message other than null.
+// For a oneof, the first member that takes the JSON type of the value gets it.
+func (d *decoder) unwrap(p *messagePlan, m protoreflect.Message) error {
+	if p.single != nil {
+		return d.field(p.single, m)
+	}
+	c, err := d.peek()
+	if err != nil {
+		return err
+	}
+	for _, f := range p.members {
+		if accepts(f.value, c) {
+			return d.field(f, m)
+		}
+	}
+	return d.typeError(describeMembers(p.members))
+}
+
+// keySet records the keys of one object that were read, by key index.
+type keySet struct {
+	small uint64
+	large map[int]struct{}
+}
+
+// add records key index i of n and reports whether it was new.
+func (s *keySet) add(i, n int) bool {
+	if n <= 64 {
+		bit := uint64(1) << uint(i)
+		if s.small&bit != 0 {
+			return false
+		}
+		s.small |= bit
+		return true
+	}
+	if s.large == nil {
+		s.large = make(map[int]struct{})
+	}
+	if _, ok := s.large[i]; ok {
+		return false
+	}
+	s.large[i] = struct{}{}
+	return true
+}
+
+// describeMembers lists the JSON types an unwrap oneof takes, such as
+// "a string, a number or a boolean".
+func describeMembers(members []*fieldPlan) string {
+	var out string
+	for i, f := range members {
+		switch {
+		case i == 0:
+		case i == len(members)-1:
+			out += " or "
+		default:
+			out += ", "
+		}
+		out += describeKind(f.value)
+	}
+	return out
+}
+
+// describeKind names the JSON type of a value plan for error messages.
+func describeKind(vp valuePlan) string {
+	switch vp.kind {
+	case protoreflect.BoolKind:
+		return "a boolean"
+	case protoreflect.Int32Kind, protoreflect.Sint32Kind, protoreflect.Sfixed32Kind,
+		protoreflect.Int64Kind, protoreflect.Sint64Kind, protoreflect.Sfixed64Kind,
+		protoreflect.Uint32Kind, protoreflect.Fixed32Kind,
+		protoreflect.Uint64Kind, protoreflect.Fixed64Kind:
+		return "an integer"
+	case protoreflect.FloatKind, protoreflect.DoubleKind:
+		return "a number"
+	case protoreflect.StringKind:
+		return "a string"
+	case protoreflect.BytesKind:
+		return "a base64 string"
+	case protoreflect.EnumKind:
+		return fmt.Sprintf("a string (%s)", describeAllowed(vp.enum.wires))
+	}
+	if vp.msg == nil {
+		return "a value"
+	}
+	switch vp.msg.shape {
+	case shapeTimestamp:
+		return "an RFC 3339 timestamp string"
+	case shapeListValue:
+		return "an array"
+	case shapeValue:
+		return "a JSON value"
+	case shapeWrapper:
+		return describeKind(vp.msg.single.value)
+	case shapeUnwrap:
+		if vp.msg.single != nil {
+			if vp.msg.single.fd.IsList() {
+				return "an array"
+			}
+			if vp.msg.single.fd.IsMap() {
+				return "an object"
+			}
+			return describeKind(vp.msg.single.value)
+		}
+		return describeMembers(vp.msg.members)
+	}
+	return "an object"
+}
+
+// jsonTypes is a set of JSON value types.
+type jsonTypes uint8
+
+const (
+	typeString jsonTypes = 1 << iota
+	typeNumber
+	typeBool
+	typeObject
+	typeArray
+	typeAny = typeString | typeNumber | typeBool | typeObject | typeArray
+)
+
+// accepts reports whether a value plan takes a JSON value that starts with c.
+func accepts(vp valuePlan, c byte) bool {
+	var t jsonTypes
+	switch {
+	case c == '"':
+		t = typeString
+	case c == 't' || c == 'f':
+		t = typeBool
+	case c == '-' || c >= '0' && c <= '9':
+		t = typeNumber
+	case c == '{':
+		t = typeObject
+	case c == '[':
+		t = typeArray
+	}
+	return acceptedTypes(vp)&t != 0
+}
+
+// acceptedTypes returns the JSON types that a value plan reads.
+func acceptedTypes(vp valuePlan) jsonTypes {
+	switch vp.kind {
+	case protoreflect.BoolKind:
+		return typeBool
+	case protoreflect.StringKind, protoreflect.BytesKind, protoreflect.EnumKind:
+		return typeString
+	case protoreflect.MessageKind, protoreflect.GroupKind:
+	default:
+		return typeNumber
+	}
+	switch vp.msg.shape {
+	case shapeTimestamp:
+		return typeString
+	case shapeListValue:
+		return typeArray
+	case shapeWrapper:
+		return acceptedTypes(vp.msg.single.value)
+	case shapeValue, shapeUnwrap:
+		return typeAny
+	}
+	return typeObject
+}
+
+func isAnyValue(vp valuePlan) bool {
+	return vp.msg != nil && vp.msg.shape == shapeValue
+}
+
+func parseMapKey(kind protoreflect.Kind, text string) (protoreflect.MapKey, bool) {
+	if kind == protoreflect.StringKind {
+		return protoreflect.ValueOfString(text).MapKey(), true
+	}
+	v, ok := parseScalarText(kind, text)
+	return v.MapKey(), ok
+}

@@ -1,0 +1,475 @@
+package jsonmap
+
+import (
+	"encoding/base64"
+	"fmt"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+)
+
+// QueryOptions configures [QueryOptions.Encode] and [QueryOptions.Decode].
+type QueryOptions struct {
+	// Omit reports fields that are not query parameters, such as the fields
+	// bound to the URL path. Encode leaves them out and Decode rejects them
+	// as unknown parameters. Nil omits nothing.
+	Omit func(protoreflect.FieldDescriptor) bool
+}
+
+// EncodeQuery returns the query parameters of m, leaving out the fields for
+// which omit returns true. See [QueryOptions.Encode].
+func EncodeQuery(m proto.Message, omit func(protoreflect.FieldDescriptor) bool) (url.Values, error) {
+	return QueryOptions{Omit: omit}.Encode(m)
+}
+
+// DecodeQuery sets the fields of m from query parameters. See
+// [QueryOptions.Decode].
+func DecodeQuery(values url.Values, m proto.Message) error {
+	return QueryOptions{}.Decode(values, m)
+}
+
+// Encode returns one query parameter per set field of m, named by its JSON
+// name: booleans as true or false, numbers in decimal, enums by wire_value
+// and timestamps in RFC 3339 UTC with milliseconds. A list gives the
+// parameter once per item, a map one parameter NAME.KEY per entry (such as
+// metadata.department=support) and a nested message one parameter
+// NAME.FIELD per field. Fields of (inline) messages keep their own names.
+func (o QueryOptions) Encode(m proto.Message) (url.Values, error) {
+	rm := m.ProtoReflect()
+	q := queryEncoder{values: url.Values{}, omit: o.Omit}
+	if err := q.object("", planFor(rm.Descriptor()), rm); err != nil {
+		return nil, fmt.Errorf("encode query of %s: %w", rm.Descriptor().FullName(), err)
+	}
+	return q.values, nil
+}
+
+// queryEncoder collects the query parameters of a message.
+type queryEncoder struct {
+	values url.Values
+	omit   func(protoreflect.FieldDescriptor) bool
+}
+
+func (q *queryEncoder) object(prefix string, p *messagePlan, m protoreflect.Message) error {
+	if p.err != nil {
+		return p.err
+	}
+	if p.shape != shapeObject {
+		return fmt.Errorf("%s has no query string form", p.desc.FullName())
+	}
+	for _, f := range p.fields {
+		if q.omit != nil && q.omit(f.fd) {
+			continue
+		}
+		if f.inline {
+			if m.Has(f.fd) {
+				if err := q.object(prefix, f.value.msg, m.Get(f.fd).Message()); err != nil {
+					return err
+				}
+			}
+			continue
+		}
+		if err := q.field(prefix+f.name, f, m); err != nil {
+			return fmt.Errorf("field %s: %w", f.fd.FullName(), err)
+		}
+	}
+	return nil
+}
+
+// field adds the parameters of one field. Enums at zero and unset fields add
+// none.
+func (q *queryEncoder) field(name string, f *fieldPlan, m protoreflect.Message) error {
+	if !m.Has(f.fd) {
+		return nil
+	}
+	v := m.Get(f.fd)
+	switch {
+	case f.fd.IsList():
+		l := v.List()
+		for i := range l.Len() {
+			if err := q.value(name, f.value, l.Get(i)); err != nil {
+				return err
+			}
+		}
+	case f.fd.IsMap():
+		mp := v.Map()
+		for _, k := range sortedMapKeys(mp) {
+			if err := q.value(name+"."+k.String(), f.value, mp.Get(k)); err != nil {
+				return err
+			}
+		}
+	default:
+		return q.value(name, f.value, v)
+	}
+	return nil
+}
+
+// value adds the parameters of one value: one for a scalar, none or more for
+// a message.
+func (q *queryEncoder) value(name string, vp valuePlan, v protoreflect.Value) error {
+	if vp.msg == nil {
+		text, err := scalarText(vp, v)
+		if err != nil {
+			return err
+		}
+		q.values.Add(name, text)
+		return nil
+	}
+	p, m := vp.msg, v.Message()
+	if p.err != nil {
+		return p.err
+	}
+	switch p.shape {
+	case shapeObject:
+		return q.object(name+".", p, m)
+	case shapeTimestamp:
+		b, err := appendTimestampMessage(nil, m)
+		if err != nil {
+			return err
+		}
+		q.values.Add(name, string(b[1:len(b)-1]))
+		return nil
+	case shapeWrapper:
+		return q.value(name, p.single.value, m.Get(p.single.fd))
+	case shapeUnwrap:
+		f := p.single
+		if f == nil {
+			f = p.setMember(m)
+		}
+		if f == nil {
+			return nil
+		}
+		return q.field(name, f, m)
+	}
+	return fmt.Errorf("%s has no query string form", p.desc.FullName())
+}
+
+// scalarText formats a scalar or enum value as a query parameter value.
+func scalarText(vp valuePlan, v protoreflect.Value) (string, error) {
+	switch vp.kind {
+	case protoreflect.StringKind:
+		return v.String(), nil
+	case protoreflect.BytesKind:
+		return base64.StdEncoding.EncodeToString(v.Bytes()), nil
+	case protoreflect.EnumKind:
+		name, ok := vp.enum.names[v.Enum()]
+		if !ok {
+			return "", fmt.Errorf("enum %s has no wire_value for number %d",
+				vp.enum.fullName, v.Enum())
+		}
+		return name, nil
+	}
+	var e encoder
+	b, err := e.singular(nil, vp, v)
+	return string(b), err
+}
+
+// Decode sets the fields of m from query parameters, keeping the fields it
+// already has, such as those taken from the URL path. Parameters are named
+// as [QueryOptions.Encode] names them. Decoding is strict: an unknown
+// parameter, a value that does not parse, an empty map key or a repeated
+// parameter for a field that takes one value is an error of type
+// *[QueryError] that names the parameter and says what is accepted.
+func (o QueryOptions) Decode(values url.Values, m proto.Message) error {
+	rm := m.ProtoReflect()
+	p := planFor(rm.Descriptor())
+	if p.err != nil {
+		return p.err
+	}
+	names := make([]string, 0, len(values))
+	for name := range values {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		t, err := o.resolve(p, rm, name)
+		if err != nil {
+			return err
+		}
+		if err := t.set(name, values[name]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// queryTarget is where the values of one query parameter go: a field of a
+// message, or one entry of a map field when key is set.
+type queryTarget struct {
+	m      protoreflect.Message
+	f      *fieldPlan
+	key    string
+	hasKey bool
+}
+
+// resolve finds the field that a parameter name refers to, descending into
+// nested messages for dotted names such as "metadata.department".
+func (o QueryOptions) resolve(p *messagePlan, m protoreflect.Message, name string) (queryTarget, error) {
+	for prefix := ""; ; {
+		head, rest, dotted := strings.Cut(name[len(prefix):], ".")
+		t := p.keys[head]
+		if p.err != nil || p.shape != shapeObject || t == nil || o.Omit != nil && o.Omit(t.field.fd) {
+			return queryTarget{}, o.unknownParam(p, prefix, name)
+		}
+		m = followInline(m, t.inline)
+		target, f := unwrapTarget(queryTarget{m: m, f: t.field})
+		switch {
+		case !dotted && f.fd.IsMap():
+			return target, &QueryError{Param: name, Reason: fmt.Sprintf(
+				"query parameter %q needs a key: use %s.<key>=<value>", name, name)}
+		case !dotted:
+			return target, nil
+		case f.fd.IsMap():
+			if rest == "" {
+				return target, &QueryError{Param: name, Reason: fmt.Sprintf(
+					"query parameter %q has an empty key: use %s<key>=<value>", name, name)}
+			}
+			target.key, target.hasKey = rest, true
+			return target, nil
+		case f.fd.IsList() || f.value.msg == nil || f.value.msg.shape != shapeObject:
+			return target, o.unknownParam(p, prefix, name)
+		}
+		prefix += head + "."
+		m = target.m.Mutable(f.fd).Message()
+		p = f.value.msg
+	}
+}
+
+// unwrapTarget moves a target from an (unwrap) message field with a single
+// inner field to that inner field, so that lists and maps inside unwrap
+// messages take parameters like plain ones.
+func unwrapTarget(t queryTarget) (queryTarget, *fieldPlan) {
+	for {
+		inner := unwrapStep(t.f)
+		if inner == nil {
+			return t, t.f
+		}
+		t = queryTarget{m: t.m.Mutable(t.f.fd).Message(), f: inner}
+	}
+}
+
+// unwrapStep returns the inner field of a singular (unwrap) message field
+// with a single field, or nil for any other field.
+func unwrapStep(f *fieldPlan) *fieldPlan {
+	if f.fd.IsList() || f.fd.IsMap() || f.value.msg == nil {
+		return nil
+	}
+	p := f.value.msg
+	if p.err != nil || p.shape != shapeUnwrap {
+		return nil
+	}
+	return p.single
+}
+
+func followInline(m protoreflect.Message, chain []protoreflect.FieldDescriptor) protoreflect.Message {
+	for _, fd := range chain {
+		m = m.Mutable(fd).Message()
+	}
+	return m
+}
+
+func (o QueryOptions) unknownParam(p *messagePlan, prefix, name string) error {
+	accepted := o.paramNames(p, prefix)
+	return &QueryError{Param: name, Reason: fmt.Sprintf(
+		"unknown query parameter %q: use %s", name, describeAllowed(accepted))}
+}
+
+// paramNames lists the parameter names a message takes, with <key> and
+// <field> standing for map keys and the fields of nested messages.
+func (o QueryOptions) paramNames(p *messagePlan, prefix string) []string {
+	var names []string
+	if p.err != nil || p.shape != shapeObject {
+		return nil
+	}
+	for _, f := range p.fields {
+		if o.Omit != nil && o.Omit(f.fd) {
+			continue
+		}
+		if f.inline {
+			names = append(names, o.paramNames(f.value.msg, prefix)...)
+			continue
+		}
+		inner := f
+		for next := unwrapStep(inner); next != nil; next = unwrapStep(inner) {
+			inner = next
+		}
+		switch {
+		case inner.fd.IsMap():
+			names = append(names, prefix+f.name+".<key>")
+		case !inner.fd.IsList() && inner.value.msg != nil && inner.value.msg.shape == shapeObject:
+			names = append(names, prefix+f.name+".<field>")
+		default:
+			names = append(names, prefix+f.name)
+		}
+	}
+	return names
+}
+
+// set parses the values of one parameter into the target.
+func (t queryTarget) set(name string, values []string) error {
+	f := t.f
+	if f.fd.IsList() {
+		l := t.m.Mutable(f.fd).List()
+		for _, text := range values {
+			v, err := parseQueryValue(name, f.value, text, l.NewElement)
+			if err != nil {
+				return err
+			}
+			l.Append(v)
+		}
+		return nil
+	}
+	if len(values) != 1 {
+		return &QueryError{Param: name, Reason: fmt.Sprintf(
+			"query parameter %q is given %d times: give it once", name, len(values))}
+	}
+	if t.hasKey {
+		return t.setMapEntry(name, values[0])
+	}
+	v, err := parseQueryValue(name, f.value, values[0], func() protoreflect.Value {
+		return t.m.NewField(f.fd)
+	})
+	if err != nil {
+		return err
+	}
+	t.m.Set(f.fd, v)
+	return nil
+}
+
+func (t queryTarget) setMapEntry(name, text string) error {
+	f := t.f
+	key, ok := parseMapKey(f.fd.MapKey().Kind(), t.key)
+	if !ok {
+		return &QueryError{Param: name, Reason: fmt.Sprintf(
+			"invalid key %s in query parameter %q: use %s", quoteValue(t.key), name,
+			describeKind(valuePlan{kind: f.fd.MapKey().Kind()}))}
+	}
+	mp := t.m.Mutable(f.fd).Map()
+	v, err := parseQueryValue(name, f.value, text, mp.NewValue)
+	if err != nil {
+		return err
+	}
+	mp.Set(key, v)
+	return nil
+}
+
+// parseQueryValue parses one parameter value. newMessage makes the empty
+// message that a message-typed value is set in.
+func parseQueryValue(
+	name string,
+	vp valuePlan,
+	text string,
+	newMessage func() protoreflect.Value,
+) (protoreflect.Value, error) {
+	v, ok := parseQueryText(vp, text, newMessage)
+	if !ok {
+		return v, invalidQueryValue(name, text, "use "+queryAccepted(vp))
+	}
+	return v, nil
+}
+
+func parseQueryText(
+	vp valuePlan,
+	text string,
+	newMessage func() protoreflect.Value,
+) (protoreflect.Value, bool) {
+	switch vp.kind {
+	case protoreflect.EnumKind:
+		n, ok := vp.enum.byWire[text]
+		return protoreflect.ValueOfEnum(n), ok
+	case protoreflect.BytesKind:
+		b, ok := decodeBase64(text)
+		return protoreflect.ValueOfBytes(b), ok
+	case protoreflect.MessageKind, protoreflect.GroupKind:
+		return parseQueryMessage(vp.msg, text, newMessage)
+	}
+	return parseScalarText(vp.kind, text)
+}
+
+// parseQueryMessage parses a value of a message type that has a single
+// value: a timestamp, a wrapper or an (unwrap) message over a scalar.
+func parseQueryMessage(
+	p *messagePlan,
+	text string,
+	newMessage func() protoreflect.Value,
+) (protoreflect.Value, bool) {
+	if p.err != nil {
+		return protoreflect.Value{}, false
+	}
+	v := newMessage()
+	m := v.Message()
+	switch p.shape {
+	case shapeTimestamp:
+		seconds, nanos, ok := parseTimestamp(text)
+		m.Set(fieldOf(m, timestampSeconds), protoreflect.ValueOfInt64(seconds))
+		m.Set(fieldOf(m, timestampNanos), protoreflect.ValueOfInt32(nanos))
+		return v, ok
+	case shapeWrapper:
+		return v, setQueryField(p.single, m, text)
+	case shapeUnwrap:
+		if p.single != nil {
+			return v, setQueryField(p.single, m, text)
+		}
+		for _, f := range p.members {
+			if setQueryField(f, m, text) {
+				return v, true
+			}
+		}
+	}
+	return v, false
+}
+
+func setQueryField(f *fieldPlan, m protoreflect.Message, text string) bool {
+	if f.fd.IsList() || f.fd.IsMap() {
+		return false
+	}
+	inner, ok := parseQueryText(f.value, text, func() protoreflect.Value { return m.NewField(f.fd) })
+	if ok {
+		m.Set(f.fd, inner)
+	}
+	return ok
+}
+
+// queryAccepted says what a parameter of the value plan takes, for errors.
+func queryAccepted(vp valuePlan) string {
+	switch vp.kind {
+	case protoreflect.BoolKind:
+		return "true or false"
+	case protoreflect.Int32Kind, protoreflect.Sint32Kind, protoreflect.Sfixed32Kind:
+		return intRange(32)
+	case protoreflect.Int64Kind, protoreflect.Sint64Kind, protoreflect.Sfixed64Kind:
+		return intRange(64)
+	case protoreflect.Uint32Kind, protoreflect.Fixed32Kind:
+		return uintRange(32)
+	case protoreflect.Uint64Kind, protoreflect.Fixed64Kind:
+		return uintRange(64)
+	case protoreflect.FloatKind, protoreflect.DoubleKind:
+		return "a number such as 1.5"
+	case protoreflect.BytesKind:
+		return "a base64 string"
+	case protoreflect.EnumKind:
+		return describeAllowed(vp.enum.wires)
+	}
+	if vp.msg == nil || vp.msg.err != nil {
+		return "a value"
+	}
+	switch vp.msg.shape {
+	case shapeTimestamp:
+		return "an RFC 3339 timestamp such as 2026-02-14T10:30:00.000Z"
+	case shapeWrapper:
+		return queryAccepted(vp.msg.single.value)
+	case shapeUnwrap:
+		if vp.msg.single != nil {
+			return queryAccepted(vp.msg.single.value)
+		}
+		accepted := make([]string, len(vp.msg.members))
+		for i, f := range vp.msg.members {
+			accepted[i] = queryAccepted(f.value)
+		}
+		return strings.Join(accepted, " or ")
+	}
+	return "a value of " + strconv.Quote(string(vp.msg.desc.FullName()))
+}

@@ -1,0 +1,79 @@
+// Package server holds the gateway's Connect handlers, its interceptors and
+// the REST face's wiring. Handlers speak proto only: each RPC is forwarded
+// to its upstream operation through an [Upstream].
+package server
+
+import (
+	"context"
+	"net/http"
+
+	"connectrpc.com/connect"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+
+	"github.com/groundcam/groundcam-gateway/adapters/upstream"
+	groundcamv1 "github.com/groundcam/groundcam-gateway/gen/groundcam/v1"
+)
+
+// Upstream calls the upstream operation of an RPC. *upstream.Client
+// implements it.
+type Upstream interface {
+	Call(ctx context.Context, method protoreflect.FullName, req, res proto.Message) (*upstream.Result, error)
+}
+
+var _ Upstream = (*upstream.Client)(nil)
+
+// forward sends the request of one RPC to its upstream operation and wraps
+// the decoded response, with the upstream's rate-limit headers.
+func forward[Res any, PRes interface {
+	*Res
+	proto.Message
+}, Req any](ctx context.Context, up Upstream, req *connect.Request[Req]) (*connect.Response[Res], error) {
+	msg, ok := any(req.Msg).(proto.Message)
+	if !ok {
+		return nil, connect.NewError(connect.CodeInternal, errNotProto)
+	}
+	fillHeaderFields(msg, req.Header())
+
+	res := PRes(new(Res))
+	result, err := up.Call(ctx, methodName(req.Spec()), msg, res)
+	if err != nil {
+		return nil, err
+	}
+	out := connect.NewResponse((*Res)(res))
+	for name, values := range result.Header {
+		out.Header()[name] = values
+	}
+	return out, nil
+}
+
+// methodName returns the full name of the RPC, such as
+// "groundcam.v1.SessionService.GetSession".
+func methodName(spec connect.Spec) protoreflect.FullName {
+	if md, ok := spec.Schema.(protoreflect.MethodDescriptor); ok {
+		return md.FullName()
+	}
+	return ""
+}
+
+// fillHeaderFields copies request headers into the unset fields that the
+// contract binds to a header, such as Idempotency-Key. The X- prefixed
+// spelling that the upstream also accepts is read too.
+func fillHeaderFields(msg proto.Message, header http.Header) {
+	m := msg.ProtoReflect()
+	fields := m.Descriptor().Fields()
+	for i := 0; i < fields.Len(); i++ {
+		fd := fields.Get(i)
+		name, _ := proto.GetExtension(fd.Options(), groundcamv1.E_HttpHeader).(string)
+		if name == "" || m.Has(fd) || fd.Kind() != protoreflect.StringKind {
+			continue
+		}
+		value := header.Get(name)
+		if value == "" {
+			value = header.Get("X-" + name)
+		}
+		if value != "" {
+			m.Set(fd, protoreflect.ValueOfString(value))
+		}
+	}
+}

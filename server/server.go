@@ -1,0 +1,136 @@
+package server
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"connectrpc.com/connect"
+	"connectrpc.com/grpchealth"
+	"connectrpc.com/grpcreflect"
+
+	"github.com/groundcam/groundcam-gateway/gen/groundcam/v1/groundcamv1connect"
+)
+
+// DefaultMaxRequestBytes caps request bodies on every face. The largest
+// valid request, a bulk create of 10 sessions with 4 KB of metadata each,
+// is far below it.
+const DefaultMaxRequestBytes = 1 << 20
+
+// Config wires a [Server]. Upstream is required.
+type Config struct {
+	// Upstream performs the upstream call of every RPC.
+	Upstream Upstream
+	// DefaultAPIKey is used for calls that carry no Authorization header.
+	// Empty means such calls fail unauthenticated.
+	DefaultAPIKey string
+	// Logger receives access lines and handled errors.
+	Logger *slog.Logger
+	// Interceptors run around every handler on every face, outside the
+	// built-in credential and validation interceptors. Tracing and access
+	// logging belong here, caching last so it sees the credential.
+	Interceptors []connect.Interceptor
+	// MaxRequestBytes caps request bodies; zero selects
+	// DefaultMaxRequestBytes.
+	MaxRequestBytes int64
+}
+
+// Server serves every RPC over Connect, gRPC and gRPC-Web, the gRPC health
+// and reflection services, and the REST face, on one http.Handler.
+type Server struct {
+	mux     *http.ServeMux
+	connect *http.ServeMux
+	health  *grpchealth.StaticChecker
+	logger  *slog.Logger
+}
+
+var _ http.Handler = (*Server)(nil)
+
+// New assembles the handlers. Interceptors run in this order, outermost
+// first: cfg.Interceptors (tracing, access log, ...), the credential
+// interceptor, request validation, then the handler.
+func New(cfg Config) (*Server, error) {
+	if cfg.Upstream == nil {
+		return nil, errors.New("server: Config.Upstream is required")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.MaxRequestBytes <= 0 {
+		cfg.MaxRequestBytes = DefaultMaxRequestBytes
+	}
+
+	interceptors := append([]connect.Interceptor(nil), cfg.Interceptors...)
+	interceptors = append(interceptors,
+		&credentialInterceptor{defaultKey: cfg.DefaultAPIKey},
+		&validationInterceptor{},
+	)
+	opts := []connect.HandlerOption{
+		connect.WithInterceptors(interceptors...),
+		connect.WithReadMaxBytes(int(cfg.MaxRequestBytes)),
+		connect.WithRecover(recoverPanic(cfg.Logger)),
+	}
+
+	s := &Server{
+		mux:     http.NewServeMux(),
+		connect: http.NewServeMux(),
+		health:  grpchealth.NewStaticChecker(serviceNames...),
+		logger:  cfg.Logger,
+	}
+	s.mountServices(cfg.Upstream, opts)
+	s.mount(grpchealth.NewHandler(s.health))
+	reflector := grpcreflect.NewStaticReflector(append(serviceNames, grpchealth.HealthV1ServiceName)...)
+	s.mount(grpcreflect.NewHandlerV1(reflector))
+	s.mount(grpcreflect.NewHandlerV1Alpha(reflector))
+	return s, nil
+}
+
+// serviceNames lists the gateway's services, for health and reflection.
+var serviceNames = []string{
+	groundcamv1connect.AuthServiceName,
+	groundcamv1connect.AgentServiceName,
+	groundcamv1connect.SessionServiceName,
+	groundcamv1connect.CreditServiceName,
+	groundcamv1connect.WebhookServiceName,
+	groundcamv1connect.OrganizationServiceName,
+	groundcamv1connect.StatisticsServiceName,
+	groundcamv1connect.ConfigurationServiceName,
+	groundcamv1connect.AppointmentServiceName,
+}
+
+func (s *Server) mountServices(up Upstream, opts []connect.HandlerOption) {
+	s.mount(groundcamv1connect.NewAuthServiceHandler(&AuthHandler{upstream: up}, opts...))
+	s.mount(groundcamv1connect.NewAgentServiceHandler(&AgentHandler{upstream: up}, opts...))
+	s.mount(groundcamv1connect.NewSessionServiceHandler(&SessionHandler{upstream: up}, opts...))
+	s.mount(groundcamv1connect.NewCreditServiceHandler(&CreditHandler{upstream: up}, opts...))
+	s.mount(groundcamv1connect.NewWebhookServiceHandler(&WebhookHandler{upstream: up}, opts...))
+	s.mount(groundcamv1connect.NewOrganizationServiceHandler(&OrganizationHandler{upstream: up}, opts...))
+	s.mount(groundcamv1connect.NewStatisticsServiceHandler(&StatisticsHandler{upstream: up}, opts...))
+	s.mount(groundcamv1connect.NewConfigurationServiceHandler(&ConfigurationHandler{upstream: up}, opts...))
+	s.mount(groundcamv1connect.NewAppointmentServiceHandler(&AppointmentHandler{upstream: up}, opts...))
+}
+
+func (s *Server) mount(path string, h http.Handler) {
+	s.connect.Handle(path, h)
+	s.mux.Handle(path, h)
+}
+
+// ServeHTTP routes Connect, gRPC and gRPC-Web calls by procedure path and
+// everything else to the REST face.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mux.ServeHTTP(w, r)
+}
+
+// SetServing sets the status the health service reports for the whole
+// server and every service. A draining gateway reports NOT_SERVING first so
+// load balancers stop sending it calls.
+func (s *Server) SetServing(serving bool) {
+	status := grpchealth.StatusNotServing
+	if serving {
+		status = grpchealth.StatusServing
+	}
+	s.health.SetStatus("", status)
+	for _, name := range serviceNames {
+		s.health.SetStatus(name, status)
+	}
+}
