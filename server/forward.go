@@ -34,6 +34,7 @@ func forward[Res any, PRes interface {
 		return nil, connect.NewError(connect.CodeInternal, errNotProto)
 	}
 	fillHeaderFields(msg, req.Header())
+	ctx = withNoCache(ctx, req.Header())
 
 	res := PRes(new(Res))
 	result, err := up.Call(ctx, methodName(req.Spec()), msg, res)

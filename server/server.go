@@ -9,6 +9,7 @@ import (
 	"connectrpc.com/grpchealth"
 	"connectrpc.com/grpcreflect"
 
+	"github.com/groundcam/groundcam-gateway/adapters/cache"
 	"github.com/groundcam/groundcam-gateway/gen/groundcam/v1/groundcamv1connect"
 )
 
@@ -30,6 +31,9 @@ type Config struct {
 	// built-in credential and validation interceptors. Tracing and access
 	// logging belong here, caching last so it sees the credential.
 	Interceptors []connect.Interceptor
+	// Cache serves reads and is invalidated by writes, following the cache
+	// policies declared in the protos. Nil disables response caching.
+	Cache *cache.Cache
 	// MaxRequestBytes caps request bodies; zero selects
 	// DefaultMaxRequestBytes.
 	MaxRequestBytes int64
@@ -77,7 +81,11 @@ func New(cfg Config) (*Server, error) {
 		health:  grpchealth.NewStaticChecker(serviceNames...),
 		logger:  cfg.Logger,
 	}
-	s.mountServices(cfg.Upstream, opts)
+	up := cfg.Upstream
+	if cfg.Cache != nil {
+		up = &cachedUpstream{next: up, cache: cfg.Cache, logger: cfg.Logger}
+	}
+	s.mountServices(up, opts)
 	s.mount(grpchealth.NewHandler(s.health))
 	reflector := grpcreflect.NewStaticReflector(append(serviceNames, grpchealth.HealthV1ServiceName)...)
 	s.mount(grpcreflect.NewHandlerV1(reflector))

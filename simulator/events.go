@@ -125,7 +125,7 @@ func cancelledEvent(sess *session, previous string) map[string]any {
 // expiredEvent returns the session.expired payload.
 func expiredEvent(sess *session) map[string]any {
 	data := withCRM(sessionEvent(sess), sess)
-	data["expiredAt"] = stamp(sess.updatedAt)
+	data["expiredAt"] = stamp(sess.expiresAt)
 	return data
 }
 

@@ -21,6 +21,14 @@ func (c *Cache) lookupOrLoad(ctx context.Context, r Request, keys keySet, load L
 			return Result{Value: cached.value, Status: StatusHit, Age: age}, nil
 		}
 	}
+	// Absent counters are created before joining a flight, so that callers
+	// that read them before and after the creation share one flight.
+	if gens != nil && slices.Contains(gens, 0) {
+		gens = c.generations(ctx, r, keys)
+		if ctx.Err() != nil {
+			return Result{}, ctx.Err()
+		}
+	}
 
 	value, err := c.loadShared(ctx, r, keys, gens, load)
 	if err == nil {
@@ -112,9 +120,6 @@ func (c *Cache) runFlight(leaderCtx context.Context, r Request, keys keySet, gen
 	stop := context.AfterFunc(c.closing, cancel)
 	defer stop()
 
-	if gens != nil && slices.Contains(gens, 0) {
-		gens = c.generations(ctx, r, keys)
-	}
 	startedAt := c.clock.Now()
 	value, err := c.callLoad(ctx, r, load)
 	if err != nil {

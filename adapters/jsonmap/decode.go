@@ -479,5 +479,8 @@ func parseMapKey(kind protoreflect.Kind, text string) (protoreflect.MapKey, bool
 		return protoreflect.ValueOfString(text).MapKey(), true
 	}
 	v, ok := parseScalarText(kind, text)
-	return v.MapKey(), ok
+	if !ok {
+		return protoreflect.MapKey{}, false
+	}
+	return v.MapKey(), true
 }

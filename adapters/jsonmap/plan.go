@@ -157,7 +157,7 @@ func (b *planBuilder) message(md protoreflect.MessageDescriptor) *messagePlan {
 		p.single = b.field(md.Fields().ByNumber(1))
 	default:
 		if reason := unsupportedWellKnown(md); reason != "" {
-			p.err = fmt.Errorf("message %s: %s", md.FullName(), reason)
+			p.err = fmt.Errorf("%s %s", md.FullName(), reason)
 			return p
 		}
 		b.fill(p)

@@ -222,20 +222,46 @@ func (o QueryOptions) resolve(p *messagePlan, m protoreflect.Message, name strin
 				"query parameter %q needs a key: use %s.<key>=<value>", name, name)}
 		case !dotted:
 			return target, nil
-		case f.fd.IsMap():
-			if rest == "" {
-				return target, &QueryError{Param: name, Reason: fmt.Sprintf(
-					"query parameter %q has an empty key: use %s<key>=<value>", name, name)}
+		case f.fd.IsMap() && rest == "":
+			return target, &QueryError{Param: name, Reason: fmt.Sprintf(
+				"query parameter %q has an empty key: use %s<key>=<value>", name, name)}
+		case f.fd.IsMap() && isObject(f.value):
+			// A map of messages takes NAME.KEY.FIELD, so its keys end at a dot.
+			key, _, _ := strings.Cut(rest, ".")
+			entry, err := mapEntryMessage(target, name, key)
+			if err != nil {
+				return target, err
 			}
+			prefix += head + "." + key + "."
+			m, p = entry, f.value.msg
+			continue
+		case f.fd.IsMap():
 			target.key, target.hasKey = rest, true
 			return target, nil
-		case f.fd.IsList() || f.value.msg == nil || f.value.msg.shape != shapeObject:
+		case f.fd.IsList() || !isObject(f.value):
 			return target, o.unknownParam(p, prefix, name)
 		}
 		prefix += head + "."
 		m = target.m.Mutable(f.fd).Message()
 		p = f.value.msg
 	}
+}
+
+// isObject reports whether a value plan is a message written as an object.
+func isObject(vp valuePlan) bool {
+	return vp.msg != nil && vp.msg.err == nil && vp.msg.shape == shapeObject
+}
+
+// mapEntryMessage returns the message value of a map of messages under key,
+// adding the entry when it is missing.
+func mapEntryMessage(t queryTarget, name, key string) (protoreflect.Message, error) {
+	k, ok := parseMapKey(t.f.fd.MapKey().Kind(), key)
+	if !ok || key == "" {
+		return nil, &QueryError{Param: name, Reason: fmt.Sprintf(
+			"invalid key %s in query parameter %q: use %s", quoteValue(key), name,
+			describeKind(valuePlan{kind: t.f.fd.MapKey().Kind()}))}
+	}
+	return t.m.Mutable(t.f.fd).Map().Mutable(k).Message(), nil
 }
 
 // unwrapTarget moves a target from an (unwrap) message field with a single
@@ -298,8 +324,8 @@ func (o QueryOptions) paramNames(p *messagePlan, prefix string) []string {
 		}
 		switch {
 		case inner.fd.IsMap():
-			names = append(names, prefix+f.name+".<key>")
-		case !inner.fd.IsList() && inner.value.msg != nil && inner.value.msg.shape == shapeObject:
+			names = append(names, prefix+f.name+mapParamSuffix(inner.value))
+		case !inner.fd.IsList() && isObject(inner.value):
 			names = append(names, prefix+f.name+".<field>")
 		default:
 			names = append(names, prefix+f.name)
@@ -472,4 +498,13 @@ func queryAccepted(vp valuePlan) string {
 		return strings.Join(accepted, " or ")
 	}
 	return "a value of " + strconv.Quote(string(vp.msg.desc.FullName()))
+}
+
+// mapParamSuffix returns the placeholder that follows a map field's name in
+// an error message: ".<key>", or ".<key>.<field>" for a map of messages.
+func mapParamSuffix(vp valuePlan) string {
+	if isObject(vp) {
+		return ".<key>.<field>"
+	}
+	return ".<key>"
 }

@@ -29,8 +29,8 @@ func (d *decoder) scalar(vp valuePlan) (protoreflect.Value, error) {
 	case protoreflect.EnumKind:
 		return d.enumValue(vp.enum, start)
 	}
-	if c == '"' {
-		// Numbers in quotes are rejected rather than guessed at.
+	if c != '-' && (c < '0' || c > '9') {
+		// Numbers in quotes are rejected too rather than guessed at.
 		return protoreflect.Value{}, d.typeError(describeKind(vp))
 	}
 	tok, err := d.readNumber()

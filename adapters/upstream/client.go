@@ -16,7 +16,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"time"
 
 	"connectrpc.com/connect"
 	"google.golang.org/protobuf/proto"
@@ -298,7 +297,27 @@ func (c *Client) send(ctx context.Context, cl *call) (*response, error) {
 		_, _ = io.CopyN(io.Discard, resp.Body, 64<<10)
 		return nil, &bodyError{status: resp.StatusCode, header: resp.Header, err: errTooLarge{limit: c.maxBody}}
 	}
+	if resp.StatusCode/100 != 2 {
+		// The client span ends when the body is closed, so the upstream's
+		// error code is recorded on it now.
+		if code := errorCode(data); code != "" {
+			telemetry.SetUpstreamError(ctx, code)
+		}
+	}
 	return &response{status: resp.StatusCode, header: resp.Header, body: data}, nil
+}
+
+// errorCode returns the code of an upstream error body, or "".
+func errorCode(body []byte) string {
+	var e struct {
+		Error struct {
+			Code string `json:"code"`
+		} `json:"error"`
+	}
+	if json.Unmarshal(body, &e) != nil {
+		return ""
+	}
+	return e.Error.Code
 }
 
 // decode checks the status and decodes the response's data into res.
@@ -348,9 +367,4 @@ func forwardable(h http.Header) http.Header {
 
 func randomKey() string {
 	return "gw_" + rand.Text()
-}
-
-// sinceMillis is the elapsed time in milliseconds, for log attributes.
-func sinceMillis(start time.Time) int64 {
-	return time.Since(start).Milliseconds()
 }

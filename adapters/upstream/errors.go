@@ -15,7 +15,6 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/groundcam/groundcam-gateway/adapters/jsonmap"
-	"github.com/groundcam/groundcam-gateway/adapters/telemetry"
 )
 
 // ErrorDomain is the ErrorInfo domain of every error the gateway returns.
@@ -126,7 +125,7 @@ func errMissingKey() *connect.Error {
 }
 
 // upstreamError turns a non-2xx upstream response into a Connect error.
-func (c *Client) upstreamError(ctx context.Context, route *Route, resp *response) *connect.Error {
+func (c *Client) upstreamError(route *Route, resp *response) *connect.Error {
 	var body struct {
 		Error struct {
 			Message string `json:"message"`
@@ -143,7 +142,6 @@ func (c *Client) upstreamError(ctx context.Context, route *Route, resp *response
 	if message == "" {
 		message = fmt.Sprintf("upstream %s answered HTTP %d", route.Name(), resp.status)
 	}
-	telemetry.SetUpstreamError(ctx, code)
 
 	err := NewError(CodeFor(resp.status, code), resp.status, code, message)
 	if delay, ok := retryAfter(resp.header, time.Now()); ok && resp.status == http.StatusTooManyRequests {

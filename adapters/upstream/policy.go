@@ -178,7 +178,7 @@ func (p *Policy) execute(ctx context.Context, c *Client, cl *call) (*response, i
 			return nil, 1, transportError(ctx, cl.route, err)
 		}
 		if resp.status/100 != 2 {
-			return nil, 1, c.upstreamError(ctx, cl.route, resp)
+			return nil, 1, c.upstreamError(cl.route, resp)
 		}
 		return resp, 1, nil
 	}
@@ -272,7 +272,7 @@ func (p *Policy) finish(ctx context.Context, c *Client, cl *call, o outcome, att
 		return nil, attempts, transportError(ctx, cl.route, o.err)
 	}
 	if o.resp.status/100 != 2 {
-		return nil, attempts, c.upstreamError(ctx, cl.route, o.resp)
+		return nil, attempts, c.upstreamError(cl.route, o.resp)
 	}
 	return o.resp, attempts, nil
 }

@@ -186,6 +186,9 @@ func TestResponseCases(t *testing.T) {
 // every string of want.
 func checkErrors(t *testing.T, got, want []string) {
 	t.Helper()
+	for _, msg := range got {
+		t.Logf("reported: %s", msg)
+	}
 	if want == nil {
 		if len(got) != 0 {
 			t.Errorf("got errors for a valid exchange:\n%s", strings.Join(got, "\n"))
