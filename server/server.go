@@ -29,12 +29,12 @@ type Config struct {
 	Logger *slog.Logger
 	// Interceptors run around every handler on every face, outside the
 	// built-in credential and validation interceptors. Tracing and access
-	// logging belong here, caching last so it sees the credential.
+	// logging belong here.
 	Interceptors []connect.Interceptor
 	// Cache serves reads and is invalidated by writes, following the cache
 	// policies declared in the protos. Nil disables response caching.
 	Cache *cache.Cache
-	// MaxRequestBytes caps request bodies; zero selects
+	// MaxRequestBytes caps request bodies. Zero selects
 	// DefaultMaxRequestBytes.
 	MaxRequestBytes int64
 }
@@ -67,7 +67,7 @@ func New(cfg Config) (*Server, error) {
 	interceptors := append([]connect.Interceptor(nil), cfg.Interceptors...)
 	interceptors = append(interceptors,
 		&credentialInterceptor{defaultKey: cfg.DefaultAPIKey},
-		&validationInterceptor{},
+		&validationInterceptor{keys: newKeyVerifier(cfg.Upstream)},
 	)
 	opts := []connect.HandlerOption{
 		connect.WithInterceptors(interceptors...),

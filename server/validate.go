@@ -2,22 +2,74 @@ package server
 
 import (
 	"context"
+	"net/http"
 
 	"connectrpc.com/connect"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+
+	"github.com/groundcam/groundcam-gateway/adapters/upstream"
+	groundcamv1 "github.com/groundcam/groundcam-gateway/gen/groundcam/v1"
 )
+
+// Request validation rejects, before any upstream call, the requests that
+// break a rule the upstream contract states: E.164 phone numbers, flat
+// metadata of at most 20 keys under 4 KB, the 5/10/15/20-minute durations,
+// page sizes of 1 to 100, url_ttl of 60 to 86400 seconds, 1 to 10 bulk
+// items, appointment times on the 5-minute grid, HTTPS webhook URLs with at
+// least one subscribable event, and the fields each operation requires.
+//
+// The answer matches the upstream's: a rejected call fails with
+// invalid_argument, an ErrorInfo whose reason and message are the code and
+// message the upstream returns for the first broken rule (http_status 400),
+// and a google.rpc.BadRequest that names every broken field.
+//
+// Rule order. The upstream authenticates the key, applies its rate limit and
+// finds the organization before it reads the request, then checks the
+// fields in a fixed order, and looks up stored objects (sessions, agents,
+// webhooks) only after that. The gateway follows the same order:
+//
+//  1. A call without any key fails unauthenticated before validation (see
+//     credentialInterceptor).
+//  2. The rules below run in the upstream's field order, so the first
+//     violation is the one the upstream would name.
+//  3. Some upstream checks are not contract rules, so the gateway does not
+//     enforce them: the email format, empty metadata keys and metadata
+//     filter keys, and whether an appointment time is in the future (which
+//     depends on the upstream's clock). When such a check could fail before
+//     the first violation, the request goes to the upstream unchanged and
+//     its answer is the one the caller sees.
+//  4. Before it answers invalid_argument, the gateway makes sure the key is
+//     valid (see keyVerifier), because the upstream answers 401, 404
+//     ORG_NOT_FOUND or 429 before any field error.
+//
+// Rules that depend on stored state (existence, statuses, credits, agent
+// roles, closure types, double booking) are left to the upstream, and so are
+// the bulk items: the upstream creates the valid ones and reports each
+// invalid one in its results, so rejecting the whole request locally would
+// change the answer.
 
 // validationInterceptor rejects requests that break a rule of the upstream
 // contract before any upstream call is made.
-type validationInterceptor struct{}
+type validationInterceptor struct {
+	// keys confirms the key of a request that fails validation; nil skips
+	// the check.
+	keys *keyVerifier
+}
 
 var _ connect.Interceptor = (*validationInterceptor)(nil)
 
 func (v *validationInterceptor) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
 	return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
-		if err := validateRequest(req.Any()); err != nil {
-			return nil, err
+		err := validateRequest(req.Any())
+		if err == nil {
+			return next(ctx, req)
 		}
-		return next(ctx, req)
+		if v.keys != nil {
+			if keyErr := v.keys.check(ctx); keyErr != nil {
+				return nil, keyErr
+			}
+		}
+		return nil, err
 	}
 }
 
@@ -29,10 +81,104 @@ func (v *validationInterceptor) WrapStreamingHandler(next connect.StreamingHandl
 	return next
 }
 
-// validateRequest checks msg against the contract's rules for its type.
-// TODO: the rules themselves are being written; until then every request
-// passes and the upstream enforces the contract.
+// violation is one broken rule.
+type violation struct {
+	// field is the path of the bad field in proto names, such as
+	// "client_phone" or "events[1]".
+	field string
+	// description says what the value is and what is accepted.
+	description string
+	// reason and message are the upstream's error code and message for
+	// this rule, such as INVALID_PHONE.
+	reason, message string
+}
+
+// checker collects the violations of one request, in the upstream's order.
+type checker struct {
+	violations []violation
+	// deferred is set when an upstream-only check could fail before the
+	// first violation; the upstream then answers instead of the gateway.
+	deferred bool
+}
+
+// add records a violation.
+func (c *checker) add(v violation) {
+	c.violations = append(c.violations, v)
+}
+
+// upstreamDecides marks a check that only the upstream makes. When no
+// violation came before it, the request is forwarded unchanged.
+func (c *checker) upstreamDecides() {
+	if len(c.violations) == 0 {
+		c.deferred = true
+	}
+}
+
+// err returns the invalid_argument error of the violations, or nil when
+// there is none or the upstream decides.
+func (c *checker) err() error {
+	if len(c.violations) == 0 || c.deferred {
+		return nil
+	}
+	first := c.violations[0]
+	err := upstream.NewError(connect.CodeInvalidArgument, http.StatusBadRequest, first.reason, first.message)
+	bad := &errdetails.BadRequest{}
+	for _, v := range c.violations {
+		bad.FieldViolations = append(bad.FieldViolations, &errdetails.BadRequest_FieldViolation{
+			Field:       v.field,
+			Description: v.description,
+		})
+	}
+	if detail, detailErr := connect.NewErrorDetail(bad); detailErr == nil {
+		err.AddDetail(detail)
+	}
+	return err
+}
+
+// validateRequest checks msg against the contract's rules for its type and
+// returns nil, or an invalid_argument error as described above.
 func validateRequest(msg any) error {
-	_ = msg
+	c := &checker{}
+	if m, ok := msg.(interface{ GetId() string }); ok {
+		checkPathID(c, m.GetId())
+	}
+	if pm, ok := msg.(protoMessage); ok {
+		checkEncodable(c, "", pm.ProtoReflect())
+	}
+	if check := ruleSets(msg); check != nil {
+		check(c)
+	}
+	return c.err()
+}
+
+// ruleSets returns the rules of one request type, or nil when the contract
+// states none beyond the encoding checks.
+func ruleSets(msg any) func(*checker) {
+	switch m := msg.(type) {
+	case *groundcamv1.CreateSessionRequest:
+		return func(c *checker) { checkCreateSession(c, m) }
+	case *groundcamv1.CreateSessionsBulkRequest:
+		return func(c *checker) { checkCreateSessionsBulk(c, m) }
+	case *groundcamv1.ListSessionsRequest:
+		return func(c *checker) { checkListSessions(c, m) }
+	case *groundcamv1.UpdateSessionRequest:
+		return func(c *checker) { checkUpdateSession(c, m) }
+	case *groundcamv1.GetSessionScreenshotsRequest:
+		return func(c *checker) { checkScreenshots(c, m) }
+	case *groundcamv1.CreateWebhookRequest:
+		return func(c *checker) { checkCreateWebhook(c, m) }
+	case *groundcamv1.UpdateWebhookRequest:
+		return func(c *checker) { checkUpdateWebhook(c, m) }
+	case *groundcamv1.ListWebhookDeliveriesRequest:
+		return func(c *checker) { checkLimit(c, m.Limit) }
+	case *groundcamv1.CreateAppointmentRequest:
+		return func(c *checker) { checkCreateAppointment(c, m) }
+	case *groundcamv1.UpdateAppointmentRequest:
+		return func(c *checker) { checkUpdateAppointment(c, m) }
+	case *groundcamv1.ListAppointmentsRequest:
+		return func(c *checker) { checkListAppointments(c, m) }
+	case *groundcamv1.GetAvailableAppointmentSlotsRequest:
+		return func(c *checker) { checkAvailableSlots(c, m) }
+	}
 	return nil
 }

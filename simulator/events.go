@@ -22,9 +22,10 @@ const (
 	createdByAppointment
 )
 
-// emit sends the event to every active webhook of o subscribed to it. The
-// state lock is held; the dispatcher delivers in the background.
-func (s *Server) emit(o *org, event string, data map[string]any) {
+// emit sends the event to every active webhook of o subscribed to it; data
+// must encode to a JSON object. The state lock is held; the dispatcher
+// delivers in the background.
+func (s *Server) emit(o *org, event string, data any) {
 	for _, wh := range o.webhooks {
 		if wh.active && slices.Contains(wh.events, event) {
 			s.hooks.Send(webhook.Target{WebhookID: wh.id, URL: wh.url, Secret: wh.secret}, event, data)

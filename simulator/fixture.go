@@ -95,7 +95,7 @@ func fixtureOrgs() []orgSpec {
 			keyNote:      "Starter plan with 2 credits (402 INSUFFICIENT_CREDITS on the third session), maxSmsPerSession 1",
 		},
 		{
-			name: "Nordlicht GmbH",
+			name:          "Nordlicht GmbH",
 			plan:          planInfo{ID: ptr("trial"), Name: ptr("Trial"), Status: ptr("trialing")},
 			features:      features{true, true, false, false, false, false, 15, 0, false, false, true, false},
 			smsConfigured: false, scheduling: false,

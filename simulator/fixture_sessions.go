@@ -2,10 +2,10 @@ package simulator
 
 import "time"
 
-// seededSession describes one fixture session. Times are fractions of the
-// time elapsed since midnight UTC, so that the sessions fall in the current
-// day, week and month whatever the clock says; negative ageDays puts a
-// session that many days before the fixture's start instead.
+// seededSession describes one fixture session. Its creation time is a
+// fraction of the time elapsed since midnight UTC, so that the sessions fall
+// in the current day, week and month whatever the clock says; a positive
+// ageDays puts the session that many days before midnight instead.
 type seededSession struct {
 	agentRole          int // index into the organization's agents
 	status             string
@@ -14,8 +14,8 @@ type seededSession struct {
 	crmID, ticketURL   string
 	metadata           map[string]any
 	tags               []string
-	created, started   float64
-	ended              float64
+	created            float64 // fraction of the day elapsed so far
+	minutes            float64 // video length of completed sessions
 	ageDays            int
 	closure, notes     string
 	rating             float64
@@ -31,7 +31,7 @@ func fixtureSessions(i int) []seededSession {
 		return []seededSession{{
 			agentRole: 1, status: "completed", mode: "camera",
 			phone: "+33698765432", name: "Claire Fontaine", tags: []string{"kitchen"},
-			created: 0.40, started: 0.42, ended: 0.48, rating: 5, screenshots: 1, sms: 1,
+			created: 0.40, minutes: 7, rating: 5, screenshots: 1, sms: 1,
 		}}
 	}
 	return []seededSession{
@@ -41,7 +41,7 @@ func fixtureSessions(i int) []seededSession {
 			ticketURL: "https://crm.example.com/tickets/1001",
 			metadata:  map[string]any{"department": "support", "priority": "high"},
 			tags:      []string{"installation", "urgent"},
-			created:   0.10, started: 0.12, ended: 0.30,
+			created:   0.10, minutes: 13,
 			closure: "Problem resolved", notes: "Client had a plumbing issue under the kitchen sink",
 			rating: 5, comment: "Very helpful, resolved my issue quickly!",
 			screenshots: 2, recordings: 1, sms: 1,
@@ -50,25 +50,25 @@ func fixtureSessions(i int) []seededSession {
 			agentRole: 3, status: "completed", mode: "screen",
 			name: "Camille Roux", email: "camille.roux@email.example", crmID: "TICKET-1002",
 			metadata: map[string]any{"department": "billing", "invoice": 4521.0},
-			tags:     []string{"billing"}, created: 0.35, started: 0.36, ended: 0.45,
+			tags:     []string{"billing"}, created: 0.35, minutes: 9,
 			closure: "Escalated", notes: "Invoice dispute forwarded to accounting",
 			rating: 4, screenshots: 1,
 		},
 		{
 			agentRole: 2, status: "cancelled", mode: "camera",
 			phone: "+33611223344", name: "Luc Girard", crmID: "TICKET-1003",
-			created: 0.50, ended: 0.52, sms: 1,
+			created: 0.50, sms: 1,
 		},
 		{
 			agentRole: 3, status: "expired", mode: "camera",
 			phone: "+4915112345678", name: "Jonas Weber",
 			metadata: map[string]any{"department": "support"},
-			created:  0.55, ended: 0.60, sms: 2,
+			created:  0.55, sms: 2,
 		},
 		{
 			agentRole: 1, status: "active", mode: "camera",
 			phone: "+34612345678", name: "Lucia Garcia", tags: []string{"hardware"},
-			created: 0.90, started: 0.92, sms: 1,
+			created: 0.90, sms: 1,
 		},
 		{
 			agentRole: 2, status: "pending", mode: "camera",
@@ -77,12 +77,12 @@ func fixtureSessions(i int) []seededSession {
 		},
 		{
 			agentRole: 3, status: "completed", mode: "camera", ageDays: 3,
-			phone: "+33644556677", name: "Marc Lemoine", tags: []string{"plumbing", "shipping"},
+			phone: "+33644556677", name: "Marc Lemoine", tags: []string{"plumbing", "shipping"}, minutes: 12,
 			rating: 3, closure: "Follow-up scheduled", screenshots: 1, recordings: 1, sms: 1,
 		},
 		{
 			agentRole: 2, status: "completed", mode: "camera", ageDays: 40,
-			phone: "+33633445566", name: "Alice Morel", tags: []string{"hardware"},
+			phone: "+33633445566", name: "Alice Morel", tags: []string{"hardware"}, minutes: 6,
 			rating: 4, sms: 1,
 		},
 	}
@@ -98,16 +98,19 @@ func seedSessions(st *state, o *org, now time.Time) {
 	}
 	midnight := startOfDay(now)
 	elapsed := now.Sub(midnight)
-	at := func(frac float64) time.Time {
-		return midnight.Add(time.Duration(frac * float64(elapsed))).Truncate(time.Millisecond)
-	}
+	// Each session's events fit in its share of the day so far, so that
+	// none lands after now, even just after midnight.
+	share := elapsed / 20
 	for _, spec := range fixtureSessions(index) {
-		created, started, ended := at(spec.created), at(spec.started), at(spec.ended)
+		created := midnight.Add(time.Duration(spec.created * float64(elapsed))).Truncate(time.Millisecond)
+		lead := min(90*time.Second, share/10)
+		length := min(time.Duration(spec.minutes*float64(time.Minute)), share/2)
 		if spec.ageDays > 0 {
 			created = midnight.Add(-time.Duration(spec.ageDays)*24*time.Hour + 10*time.Hour)
-			started = created.Add(2 * time.Minute)
-			ended = started.Add(12*time.Minute + 30*time.Second)
+			lead, length = 90*time.Second, time.Duration(spec.minutes*float64(time.Minute))
 		}
+		started := created.Add(lead).Truncate(time.Millisecond)
+		ended := started.Add(length).Truncate(time.Millisecond)
 		seedSession(st, o, spec, now, created, started, ended)
 	}
 }

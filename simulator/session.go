@@ -66,11 +66,11 @@ type location struct {
 
 // recording is a session recording.
 type recording struct {
-	id         string
-	token      string
-	duration   *float64
-	size       *float64
-	createdAt  time.Time
+	id        string
+	token     string
+	duration  *float64
+	size      *float64
+	createdAt time.Time
 }
 
 // hadConnection reports whether the client or the agent ever joined.

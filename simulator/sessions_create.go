@@ -315,6 +315,7 @@ func (s *Server) idempotent(
 	body := encodeJSON(envelope{Data: data})
 	if key != "" {
 		store.finish(k, status, body, now)
+		s.st.due(now.Add(idempotencyTTL))
 	}
 	return reply{status: status, raw: body}, nil
 }

@@ -46,9 +46,9 @@ func (w *webhookEndpoint) target() webhook.Target {
 
 // webhookChange is a validated create or update request.
 type webhookChange struct {
-	url                     string
-	events                  []string
-	active                  bool
+	url                       string
+	events                    []string
+	active                    bool
 	urlSet, eventsSet, actSet bool
 }
 

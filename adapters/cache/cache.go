@@ -47,13 +47,15 @@ type Request struct {
 	// Policy is the RPC's cache policy.
 	Policy Policy
 
-	// Bypass skips the lookup, as a no-cache request directive asks. The
-	// fresh response is still stored on success, so later reads get it.
+	// Bypass skips the lookup, for a request with the no-cache directive.
+	// The load is not shared with other callers, so it starts after the
+	// request arrived. Its response is still stored on success, so the
+	// reads after it get the fresh response too.
 	Bypass bool
 }
 
-// Status says how a [Result] was served. Its values suit a response header
-// such as X-Cache.
+// Status is the way a [Result] was served: a hit, a miss, a stale response
+// or a bypass. Its values suit a response header such as X-Cache.
 type Status string
 
 // Statuses of a [Result].
@@ -75,7 +77,7 @@ type Result struct {
 	// Value is the response bytes. It may be shared with other callers and
 	// with the store, so it must not be modified.
 	Value []byte
-	// Status says how Value was served.
+	// Status is the way Value was served.
 	Status Status
 	// Age is how long ago Value was loaded, for hits and stale results.
 	Age time.Duration
@@ -89,7 +91,7 @@ type LoadFunc func(ctx context.Context) ([]byte, error)
 // key into one load. Its methods are safe for concurrent use.
 //
 // While the store fails, reads load uncached and a background prober pings
-// the store until it answers again.
+// the store until a ping succeeds.
 type Cache struct {
 	store             Store
 	clock             clockwork.Clock
@@ -103,7 +105,7 @@ type Cache struct {
 
 	down      atomic.Bool
 	pendingMu sync.Mutex
-	pending   map[string]struct{} // counter keys to invalidate once the store answers
+	pending   map[string]struct{} // counter keys to invalidate once the store is back
 
 	// closing ends when Close starts. mu orders goroutine starts before the
 	// wait in Close.
@@ -190,9 +192,8 @@ func (c *Cache) Do(ctx context.Context, r Request, load LoadFunc) (Result, error
 //
 // It runs detached from ctx's cancellation, because a write whose
 // invalidation is lost leaves outdated entries. While the store is
-// unavailable the invalidation is queued, bounded, and replayed when the
-// store answers again. It then returns nil, or an error when the queue is
-// full.
+// unavailable the invalidation is queued, bounded, and replayed before
+// caching resumes. It then returns nil, or an error when the queue is full.
 func (c *Cache) Invalidate(ctx context.Context, tenant string, tags []string) error {
 	if c.isClosed() {
 		return ErrClosed

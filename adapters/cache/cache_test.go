@@ -116,6 +116,16 @@ func TestDoRepeatedReadsHit(t *testing.T) {
 	})
 }
 
+func TestDoCachesUntaggedReads(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, h *harness) {
+		var calls atomic.Int64
+		r := readRequest(tenantA, getSession, Policy{TTL: time.Minute})
+		checkResult(t, mustDo(t, h.cache, r, countingLoad(&calls, "v1")), StatusMiss, "v1")
+		checkResult(t, mustDo(t, h.cache, r, countingLoad(&calls, "v2")), StatusHit, "v1")
+		checkCalls(t, &calls, 1)
+	})
+}
+
 func TestDoReloadsAfterTTL(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, h *harness) {
 		var calls atomic.Int64
@@ -515,20 +525,18 @@ func TestNewRejectsInvalidOptions(t *testing.T) {
 
 func TestCloseStopsSharedLoads(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, h *harness) {
-		var joined sync.WaitGroup
-		joined.Add(1)
-		h.cache.flights.onJoin = func(bool) { joined.Done() }
-
 		r := readRequest(tenantA, getSession, sessionPolicy())
+		started := make(chan struct{})
 		result := make(chan error, 1)
 		go func() {
 			_, err := h.cache.Do(context.Background(), r, func(ctx context.Context) ([]byte, error) {
+				close(started)
 				<-ctx.Done()
 				return nil, ctx.Err()
 			})
 			result <- err
 		}()
-		joined.Wait()
+		<-started
 
 		if err := h.cache.Close(); err != nil {
 			t.Fatalf("Close: %v", err)

@@ -1,11 +1,10 @@
 // Package cache is the gateway's response cache for read RPCs, safe for many
 // tenants and many replicas.
 //
-// A [Cache] wraps the load of one read: [Cache.Do] takes a [Request] with
+// A [Cache] wraps the load of one read. [Cache.Do] takes a [Request] with
 // the tenant (a hash of the caller's credential), the procedure, the request
-// in deterministic proto encoding and the RPC's [Policy], and returns a
-// [Result] whose [Status] says whether it was a hit, a miss, stale or a
-// bypass. Writes are never cached: after a successful write the caller calls
+// in deterministic proto encoding and the RPC's [Policy]. It returns a
+// [Result] with a [Status] of hit, miss, stale or bypass. Writes are never cached: after a successful write the caller calls
 // [Cache.Invalidate] with the write's tags.
 //
 // # Keys
@@ -43,5 +42,13 @@
 // When the store fails, the cache logs the outage once, counts the error
 // and serves reads uncached, loading each time. A prober pings the store
 // and resumes caching when it answers, logging that once too. Invalidations
-// made during the outage are queued, bounded, and replayed first.
+// made during the outage are queued, bounded, and replayed before caching
+// resumes.
+//
+// # Bounds
+//
+// A [MemoryStore] bounds its entries by total bytes and its counters by
+// number ([WithMaxCounters]). A [RedisStore] gives entries a PX expiry of
+// TTL plus the stale-if-error window and counters an expiry of
+// [DefaultCounterTTL] or more, and leaves memory limits to the server.
 package cache

@@ -18,18 +18,22 @@ func (c *Cache) backendAvailable() bool {
 }
 
 // backendFailed counts a failed store call and, on the first failure after a
-// healthy period, logs the outage once and starts the prober.
+// healthy period, logs the outage once and starts the prober. Failures after
+// Close has started are expected and ignored.
 func (c *Cache) backendFailed(ctx context.Context, operation, procedure string, err error) {
+	if c.closing.Err() != nil {
+		return
+	}
 	c.metrics.backendError(ctx, operation, procedure)
 	if !c.down.CompareAndSwap(false, true) {
 		return
 	}
-	c.logger.WarnContext(ctx, "cache store unavailable; reads go uncached until it answers again",
+	c.logger.WarnContext(ctx, "cache store unavailable; reads go uncached until a ping succeeds",
 		"operation", operation, "error", err)
 	c.goTracked(c.probe)
 }
 
-// probe pings the store every probe interval until it answers, replays the
+// probe pings the store every probe interval until a ping succeeds, replays the
 // invalidations that failed meanwhile and marks the store available. It
 // returns early when the cache closes.
 func (c *Cache) probe() {
@@ -81,8 +85,8 @@ func (c *Cache) tryRecover() bool {
 }
 
 // queueInvalidation keeps counter keys for the prober to invalidate once the
-// store answers. It returns false when the store is available again, so the
-// caller should call it directly.
+// store is back. It returns false when the store is available again, so the
+// caller should call the store directly.
 func (c *Cache) queueInvalidation(keys []string, tags []string) (bool, error) {
 	c.pendingMu.Lock()
 	defer c.pendingMu.Unlock()

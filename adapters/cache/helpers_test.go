@@ -28,33 +28,33 @@ func TestMain(m *testing.M) {
 // backend builds a fresh, isolated store of one kind for a test.
 type backend struct {
 	name     string
-	newStore func(t *testing.T) Store
+	newStore func(tb testing.TB) Store
 }
 
 // backends returns every store kind. The Redis one starts its own
 // redis-server per store, and skips the test where none is installed.
 func backends() []backend {
 	return []backend{
-		{name: "memory", newStore: func(t *testing.T) Store {
-			t.Helper()
+		{name: "memory", newStore: func(tb testing.TB) Store {
+			tb.Helper()
 			store, err := NewMemoryStore(1 << 20)
 			if err != nil {
-				t.Fatalf("NewMemoryStore: %v", err)
+				tb.Fatalf("NewMemoryStore: %v", err)
 			}
 			return store
 		}},
-		{name: "redis", newStore: func(t *testing.T) Store {
-			t.Helper()
-			return newRedisStore(t, startRedis(t).url())
+		{name: "redis", newStore: func(tb testing.TB) Store {
+			tb.Helper()
+			return newRedisStore(tb, startRedis(tb).url())
 		}},
 	}
 }
 
-func newRedisStore(t *testing.T, rawURL string, opts ...RedisOption) *RedisStore {
-	t.Helper()
+func newRedisStore(tb testing.TB, rawURL string, opts ...RedisOption) *RedisStore {
+	tb.Helper()
 	store, err := NewRedisStore(rawURL, opts...)
 	if err != nil {
-		t.Fatalf("NewRedisStore: %v", err)
+		tb.Fatalf("NewRedisStore: %v", err)
 	}
 	return store
 }
@@ -185,7 +185,7 @@ func (l *logRecorder) count(text string) int {
 // redisServer is a redis-server process that a test started on a free port
 // of 127.0.0.1.
 type redisServer struct {
-	t    *testing.T
+	t    testing.TB
 	port int
 	mu   sync.Mutex
 	cmd  *exec.Cmd
@@ -193,7 +193,7 @@ type redisServer struct {
 
 // startRedis starts a redis-server that keeps nothing on disk and stops it
 // when the test ends.
-func startRedis(t *testing.T) *redisServer {
+func startRedis(t testing.TB) *redisServer {
 	t.Helper()
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		t.Skip("redis-server not found in PATH; install the Debian package redis-server " +
@@ -205,7 +205,7 @@ func startRedis(t *testing.T) *redisServer {
 	return s
 }
 
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	t.Helper()
 	listener, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -219,7 +219,8 @@ func (s *redisServer) url() string {
 	return fmt.Sprintf("redis://127.0.0.1:%d/0", s.port)
 }
 
-// start runs redis-server on the server's port and waits until PING answers.
+// start runs redis-server on the server's port and waits until it replies to
+// PING.
 func (s *redisServer) start() {
 	s.t.Helper()
 	cmd := exec.Command("redis-server",

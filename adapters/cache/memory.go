@@ -12,7 +12,8 @@ import (
 
 // DefaultMaxCounters is the default bound on the generation counters a
 // [MemoryStore] keeps, one per (tenant, tag) pair that was read. A counter
-// takes about 200 bytes, so the default bound is about 20 MB.
+// takes an estimated 200 bytes (a 64-byte key, the value and otter's
+// bookkeeping), so the default bound is about 20 MB.
 const DefaultMaxCounters = 100_000
 
 // entryOverhead estimates the bytes a [MemoryStore] spends on an entry

@@ -12,7 +12,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 )
 
-// Defaults of a [Cache]; each has a WithX option.
+// Defaults of a [Cache]. Each has a WithX option.
 const (
 	DefaultLoadTimeout    = 30 * time.Second
 	DefaultBackendTimeout = time.Second
@@ -44,8 +44,8 @@ func defaultConfig() config {
 	}
 }
 
-// notCanceled is the default stale-if-error predicate: every load error is
-// an upstream failure except a canceled context.
+// notCanceled is the default stale-if-error predicate. It treats every load
+// error as an upstream failure except a canceled context.
 func notCanceled(err error) bool {
 	return !errors.Is(err, context.Canceled)
 }

@@ -75,8 +75,8 @@ func (c *Cache) lookup(ctx context.Context, r Request, keys keySet) (entry, bool
 
 // loadShared joins or starts the flight of the key and generations, and
 // waits for it or for ctx. Callers that read other generations, such as
-// after an invalidation, start their own flight, so nobody gets a response
-// loaded before an invalidation they have seen. A nil gens marks a read that
+// after an invalidation, start their own flight, so no caller gets a
+// response loaded before an invalidation it has seen. A nil gens marks a read that
 // the store could not serve.
 func (c *Cache) loadShared(ctx context.Context, r Request, keys keySet, gens []uint64, load LoadFunc) ([]byte, error) {
 	name := flightName(keys.entry, gens)
@@ -132,8 +132,9 @@ func (c *Cache) runFlight(leaderCtx context.Context, r Request, keys keySet, gen
 }
 
 // bypass loads r without a lookup and stores the response on success.
-// Nobody shares a bypassing load, because its caller asked for a response
-// loaded after its request, so the load runs under the caller's context.
+// No other caller shares a bypassing load, because its caller requested a
+// response loaded after its request, so the load runs under the caller's
+// context.
 func (c *Cache) bypass(ctx context.Context, r Request, keys keySet, load LoadFunc) (Result, error) {
 	var gens []uint64
 	if c.backendAvailable() {

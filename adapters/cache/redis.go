@@ -26,6 +26,7 @@ const (
 	defaultReadTimeout  = 500 * time.Millisecond
 	defaultWriteTimeout = 500 * time.Millisecond
 	defaultMaxRetries   = 1
+	defaultDialAttempts = 2
 )
 
 // invalidateScript increments each counter that exists. Counters that do not
@@ -138,6 +139,8 @@ func parseRedisURL(rawURL string) (*redis.Options, error) {
 	if !query.Has("max_retries") {
 		options.MaxRetries = defaultMaxRetries
 	}
+	// go-redis v9.23.0 makes five dial attempts 100 ms apart by default.
+	options.DialerRetries = defaultDialAttempts
 	options.ContextTimeoutEnabled = true
 	return options, nil
 }
@@ -254,8 +257,8 @@ func (s *RedisStore) Close() error {
 	return nil
 }
 
-// newGeneration returns a random start value in [1, 2^62], far enough from
-// the top of Redis's int64 range that INCR never overflows.
+// newGeneration returns a random start value in [1, 2^62]. That leaves
+// more than 4.6e18 INCRs before Redis's int64 limit.
 func newGeneration() uint64 {
 	return rand.Uint64N(1<<62) + 1
 }
@@ -267,7 +270,7 @@ func parseGeneration(value any) (uint64, error) {
 	case string:
 		gen, err := strconv.ParseUint(v, 10, 64)
 		if err != nil {
-			return 0, errors.New("redis: generation counter holds a non-numeric value")
+			return 0, errors.New("redis: invalid generation counter: not an unsigned integer")
 		}
 		return gen, nil
 	default:

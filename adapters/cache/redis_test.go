@@ -49,7 +49,7 @@ func waitForRecovery(t *testing.T, h *harness, interval time.Duration) {
 func TestRedisReplicasShareInvalidations(t *testing.T) {
 	t.Parallel()
 	server := startRedis(t)
-	one := newHarness(t, newRedisStore(t, server.url()))
+	one := newHarness(t, newRedisStore(t, server.url())) // two replicas on one Redis
 	two := newHarness(t, newRedisStore(t, server.url()))
 	var calls atomic.Int64
 	r := readRequest(tenantA, getSession, sessionPolicy())
@@ -119,7 +119,7 @@ func TestRedisReplaysInvalidationsAfterOutage(t *testing.T) {
 	r := readRequest(tenantA, getSession, sessionPolicy())
 	mustDo(t, one.cache, r, countingLoad(&calls, "v1"))
 
-	// A stopped process keeps its data but answers nothing, so reads time out.
+	// A stopped process keeps its data but replies to nothing, so reads time out.
 	server.mu.Lock()
 	process := server.cmd.Process
 	server.mu.Unlock()

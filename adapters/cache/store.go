@@ -9,16 +9,16 @@ import (
 // ErrClosed is returned by a [Cache] or a [Store] used after its Close.
 var ErrClosed = errors.New("cache: closed")
 
-// Store is the storage seam behind a [Cache]: [MemoryStore] keeps entries in
-// the process and [RedisStore] shares them between replicas.
+// Store is the storage behind a [Cache]. [MemoryStore] keeps entries in the
+// process, and [RedisStore] shares them between replicas.
 //
 // A store keeps two kinds of records under keys that the [Cache] has already
-// hashed: entries, which are opaque bytes with a lifetime, and generation
-// counters, one per (tenant, tag). A generation is a nonzero number, and 0
-// stands for a counter that does not exist. A store must never give a counter
-// a value that the same counter had before it was deleted, evicted or
-// expired, because an old entry that recorded that value would become valid
-// again. Entries whose recorded counter is absent are misses, so a store may
+// hashed. Entries are opaque bytes with a lifetime. Generation counters
+// exist one per (tenant, tag), and each generation is a nonzero number,
+// where 0 stands for an absent counter. A store must not give a counter a
+// value that the same counter had before it was deleted, evicted or
+// expired, because an old entry that recorded that value would become
+// valid again. An entry whose counter is absent is a miss, so a store may
 // drop counters at any time at the price of extra misses.
 //
 // Every method must be safe for concurrent use.

@@ -8,6 +8,8 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
+
+	groundcamv1 "github.com/groundcam/groundcam-gateway/gen/groundcam/v1"
 )
 
 // codecCase is a message in protobuf text format and its exact JSON.
@@ -106,6 +108,8 @@ func TestCodecBothWays(t *testing.T) {
 			 notes {key: "a" value {value: "v"}} notes {key: "b" value {}}`,
 			`{"color":"red","note":"n","values":["s",1.5,false,null],"tags":["a"],` +
 				`"metadata":{"k":2},"node":{"name":"x"},"notes":{"a":"v","b":null}}`},
+		{"inline of a referring message", "Parent", `child {parent {p: 2} c: "x"} p: 1`,
+			`{"child":{"p":2,"c":"x"},"p":1}`},
 		{"unwrap empty", "Unwraps", `note {} tags {} metadata {} node {}`,
 			`{"note":null,"values":[],"tags":[],"metadata":{},"node":null,"notes":{}}`},
 		{"unwrap empty string", "Unwraps", `note {value: ""}`,
@@ -303,4 +307,66 @@ func TestAPIPlans(t *testing.T) {
 	if count == 0 {
 		t.Fatal("no groundcam.v1 messages are registered")
 	}
+}
+
+// TestFieldCodec checks MarshalField and UnmarshalField, which handle the
+// field that an HTTP rule's body or response_body names.
+func TestFieldCodec(t *testing.T) {
+	t.Parallel()
+	fieldOf := func(m proto.Message, name protoreflect.Name) protoreflect.FieldDescriptor {
+		return m.ProtoReflect().Descriptor().Fields().ByName(name)
+	}
+	cases := []struct {
+		name  string
+		msg   proto.Message
+		field protoreflect.Name
+		json  string
+	}{
+		{"message field", &groundcamv1.CreateSessionResponse{}, "session",
+			`{"id":"s1","status":"pending","crmId":null,"ticketUrl":null,"metadata":null,"sessionTags":[]}`},
+		{"list field", &groundcamv1.ListAgentsResponse{}, "agents",
+			`[{"id":"a","email":"","displayName":"","role":"agent","disabled":true}]`},
+		{"scalar field", &groundcamv1.ListAgentsResponse{}, "total", `7`},
+		{"inline field", &groundcamv1.ResendSessionSmsResponse{}, "session",
+			`{"id":"s1","agentId":"","agentName":null,"clientName":null,"clientEmail":null,` +
+				`"crmId":null,"ticketUrl":null,"metadata":null,"createdAt":null,"updatedAt":null,` +
+				`"expiresAt":null,"startedAt":null,"endedAt":null,"admittedAt":null,"duration":null,` +
+				`"agentDuration":null,"clientDuration":null,"clientRating":null,"clientComment":null,` +
+				`"closureTypeName":null,"sessionTags":[],"notes":null,"clientUrl":null}`},
+		{"unset message field", &groundcamv1.CreateSessionResponse{}, "session", `null`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			fd := fieldOf(tc.msg, tc.field)
+			m := tc.msg.ProtoReflect().New().Interface()
+			if err := (UnmarshalOptions{Strict: true}).UnmarshalField([]byte(tc.json), m, fd); err != nil {
+				t.Fatalf("UnmarshalField: %v", err)
+			}
+			got, err := MarshalOptions{}.MarshalField(m, fd)
+			if err != nil {
+				t.Fatalf("MarshalField: %v", err)
+			}
+			if string(got) != tc.json {
+				t.Errorf("MarshalField\n got: %s\nwant: %s", got, tc.json)
+			}
+		})
+	}
+	t.Run("errors", func(t *testing.T) {
+		t.Parallel()
+		m := &groundcamv1.ListAgentsResponse{}
+		err := (UnmarshalOptions{}).UnmarshalField([]byte(`7 8`), m, fieldOf(m, "total"))
+		if err == nil || !strings.Contains(err.Error(), "unexpected data after the top-level value") {
+			t.Errorf("UnmarshalField with trailing data: err = %v", err)
+		}
+		header := &groundcamv1.CreateSessionRequest{}
+		err = (UnmarshalOptions{}).UnmarshalField([]byte(`"k"`), header, fieldOf(header, "idempotency_key"))
+		if err == nil || !strings.Contains(err.Error(), "http_header field") {
+			t.Errorf("UnmarshalField of a header field: err = %v", err)
+		}
+		_, err = MarshalOptions{}.MarshalField(m, fieldOf(header, "agent_id"))
+		if err == nil || !strings.Contains(err.Error(), "does not belong to") {
+			t.Errorf("MarshalField of another message's field: err = %v", err)
+		}
+	})
 }

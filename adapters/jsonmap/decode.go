@@ -12,6 +12,12 @@ type decoder struct {
 	strict bool
 }
 
+func newDecoder(data []byte, strict bool) *decoder {
+	d := &decoder{scanner: scanner{data: data}, strict: strict}
+	d.path = d.pathBuf[:0]
+	return d
+}
+
 // top reads the top-level value into m. Top-level null leaves m empty,
 // except that a google.protobuf.Value becomes a JSON null value.
 func (d *decoder) top(p *messagePlan, m protoreflect.Message) error {
@@ -114,7 +120,7 @@ func (d *decoder) member(p *messagePlan, m protoreflect.Message, seen *keySet) e
 func (d *decoder) unknownKey(p *messagePlan, key string) error {
 	d.pushKey(key)
 	if d.strict {
-		return d.errorf("unknown field; %s has no field with the JSON name %s",
+		return d.errorf("unknown field: %s has no field with the JSON name %s",
 			p.desc.FullName(), quoteValue(key))
 	}
 	if err := d.skipValue(); err != nil {
@@ -189,7 +195,7 @@ func (d *decoder) checkOneof(f *fieldPlan, m protoreflect.Message) error {
 		return nil
 	}
 	if set := m.WhichOneof(od); set != nil && set != f.fd {
-		return d.errorf("%s and %s are members of oneof %s; give only one",
+		return d.errorf("%s and %s are members of oneof %s: give only one",
 			set.JSONName(), f.fd.JSONName(), od.Name())
 	}
 	return nil
@@ -289,7 +295,7 @@ func (d *decoder) mapEntry(f *fieldPlan, mp protoreflect.Map) error {
 	key, ok := parseMapKey(f.fd.MapKey().Kind(), text)
 	if !ok {
 		d.pos = keyStart
-		return d.errorf("invalid map key %s; expected %s", quoteValue(text),
+		return d.errorf("invalid map key %s: expected %s", quoteValue(text),
 			describeKind(valuePlan{kind: f.fd.MapKey().Kind()}))
 	}
 	if mp.Has(key) {

@@ -108,8 +108,8 @@ func TestUnmarshalErrors(t *testing.T) {
 		{"plus sign", "Ints", `{"i32":+1}`, "expected an integer, got the character '+'"},
 		{"number for string", "Texts", `{"s":1}`, "s (offset 5): expected a string, got a number"},
 		{"string for bool", "Texts", `{"b":"true"}`, "b (offset 5): expected a boolean, got a string"},
-		{"bad literal", "Texts", `{"b":tru}`, "invalid literal; expected true"},
-		{"bad null", "Texts", `{"b":nul}`, "invalid literal; expected null"},
+		{"bad literal", "Texts", `{"b":tru}`, "invalid literal: expected true"},
+		{"bad null", "Texts", `{"b":nul}`, "invalid literal: expected null"},
 		{"bad base64", "Texts", `{"by":"!!"}`, "by (offset 6): invalid base64 string"},
 		{"control character", "Texts", "{\"s\":\"a\x01\"}", `control character '\x01' in string`},
 		{"bad escape", "Texts", `{"s":"\q"}`, `invalid escape sequence \q in string`},
@@ -122,8 +122,8 @@ func TestUnmarshalErrors(t *testing.T) {
 		{"string for list", "Enums", `{"colors":"red"}`, "colors (offset 10): expected an array, got a string"},
 		{"null in list", "Enums", `{"colors":["red",null]}`,
 			"colors[1] (offset 17): expected a string (one of red, dark_blue), got null"},
-		{"bad map key", "Maps", `{"byNumber":{"x":"a"}}`, `byNumber (offset 13): invalid map key "x"; expected an integer`},
-		{"bad bool map key", "Maps", `{"byFlag":{"yes":1}}`, `invalid map key "yes"; expected a boolean`},
+		{"bad map key", "Maps", `{"byNumber":{"x":"a"}}`, `byNumber (offset 13): invalid map key "x": expected an integer`},
+		{"bad bool map key", "Maps", `{"byFlag":{"yes":1}}`, `invalid map key "yes": expected a boolean`},
 		{"duplicate map key", "Maps", `{"labels":{"a":"1","a":"2"}}`, `labels (offset 19): duplicate key "a"`},
 		{"null map value", "Maps", `{"labels":{"a":null}}`, "labels.a (offset 15): expected a string, got null"},
 		{"map value path", "Maps", `{"nodes":{"n":{"child":{"name":5}}}}`,
@@ -131,7 +131,7 @@ func TestUnmarshalErrors(t *testing.T) {
 		{"duplicate key", "Presence", `{"optI64":1,"optI64":2}`, `duplicate key "optI64"`},
 		{"duplicate inline key", "Outer", `{"deep":"a","deep":"b"}`, `duplicate key "deep"`},
 		{"oneof twice", "Presence", `{"text":"a","number":1}`,
-			"number (offset 21): text and number are members of oneof choice; give only one"},
+			"number (offset 21): text and number are members of oneof choice: give only one"},
 		{"list item path", "Presence", `{"tags":["a",1]}`, "tags[1] (offset 13): expected a string, got a number"},
 		{"bad timestamp", "Presence", `{"at":"yesterday"}`,
 			`at (offset 6): invalid timestamp "yesterday": use RFC 3339 such as 2026-02-14T10:30:00.000Z`},
@@ -219,7 +219,7 @@ func TestUnmarshalStrict(t *testing.T) {
 	t.Parallel()
 	strict := UnmarshalOptions{Strict: true}
 	err := strict.Unmarshal([]byte(`{"i32":1,"extra":{"a":1}}`), newTestMessage(t, "Ints"))
-	want := `invalid JSON at extra (offset 17): unknown field; jsonmaptest.Ints has no field with the JSON name "extra"`
+	want := `invalid JSON at extra (offset 17): unknown field: jsonmaptest.Ints has no field with the JSON name "extra"`
 	if err == nil || err.Error() != want {
 		t.Errorf("strict Unmarshal error = %v, want %q", err, want)
 	}
@@ -229,6 +229,25 @@ func TestUnmarshalStrict(t *testing.T) {
 	}
 	if err := strict.Unmarshal([]byte(`{"deep":"d","own":1}`), newTestMessage(t, "Outer")); err != nil {
 		t.Errorf("strict Unmarshal of inline keys: %v", err)
+	}
+}
+
+// TestNilMessage checks that decoding into a nil message is an error.
+func TestNilMessage(t *testing.T) {
+	t.Parallel()
+	var m *groundcamv1.Session
+	if err := Unmarshal([]byte(`{}`), m); !errors.Is(err, errNilMessage) {
+		t.Errorf("Unmarshal into nil: err = %v, want errNilMessage", err)
+	}
+	fd := (&groundcamv1.Session{}).ProtoReflect().Descriptor().Fields().ByName("id")
+	if err := (UnmarshalOptions{}).UnmarshalField([]byte(`"x"`), m, fd); !errors.Is(err, errNilMessage) {
+		t.Errorf("UnmarshalField into nil: err = %v, want errNilMessage", err)
+	}
+	if err := DecodeQuery(nil, m); !errors.Is(err, errNilMessage) {
+		t.Errorf("DecodeQuery into nil: err = %v, want errNilMessage", err)
+	}
+	if _, err := Marshal(m); err != nil {
+		t.Errorf("Marshal of nil: %v", err)
 	}
 }
 

@@ -6,14 +6,14 @@
 //   - Enums are their (wire_value) strings. The zero value is absent: left
 //     out, or null when the field is (nullable).
 //   - A field with presence (optional scalar, message, oneof member) is
-//     written only when set; an unset (nullable) field is written as null.
+//     written only when set, and an unset (nullable) field is written as null.
 //     Fields without presence (plain scalars, lists, maps) are always
 //     written, lists and maps as [] and {} when empty.
 //   - Integers and floating-point numbers are JSON numbers. Doubles are
 //     written in their shortest form, 1548 rather than 1548.0.
 //   - google.protobuf.Timestamp is an RFC 3339 string in UTC with
-//     milliseconds, such as 2026-02-14T10:30:00.000Z; any RFC 3339 offset
-//     is read. Struct, Value and ListValue are plain JSON, and the wrapper
+//     milliseconds, such as 2026-02-14T10:30:00.000Z, and any RFC 3339
+//     offset is read. Struct, Value and ListValue are plain JSON, and the wrapper
 //     types are their wrapped value.
 //   - An (unwrap) message is one JSON value: the value of its only field or
 //     of the set member of its only oneof, and null when nothing is set.
@@ -27,6 +27,7 @@
 package jsonmap
 
 import (
+	"errors"
 	"fmt"
 
 	"google.golang.org/protobuf/proto"
@@ -66,7 +67,7 @@ func (o MarshalOptions) AppendMarshal(b []byte, m proto.Message) ([]byte, error)
 
 // MarshalField returns the JSON value of one field of m, such as the field
 // that the HTTP rule's response_body names. An unset field with presence
-// gives null; an (inline) field gives the object of its message.
+// gives null, and an (inline) field gives the object of its message.
 func (o MarshalOptions) MarshalField(m proto.Message, fd protoreflect.FieldDescriptor) ([]byte, error) {
 	rm := m.ProtoReflect()
 	f, err := fieldPlanOf(rm, fd)
@@ -89,6 +90,10 @@ func (o MarshalOptions) MarshalField(m proto.Message, fd protoreflect.FieldDescr
 	return b, nil
 }
 
+// errNilMessage is returned when the message to decode into is a nil
+// pointer, which cannot be filled.
+var errNilMessage = errors.New("cannot decode into a nil message: pass a pointer to an empty message")
+
 // UnmarshalOptions configures [UnmarshalOptions.Unmarshal]. The zero value
 // ignores unknown keys, so that fields the upstream adds later do not break
 // decoding.
@@ -108,9 +113,12 @@ func Unmarshal(data []byte, m proto.Message) error {
 // whose inner field tracks presence becomes a set, empty message, so that
 // absent, null and a value stay three different states.
 func (o UnmarshalOptions) Unmarshal(data []byte, m proto.Message) error {
-	proto.Reset(m)
 	rm := m.ProtoReflect()
-	d := decoder{scanner: scanner{data: data}, strict: o.Strict}
+	if !rm.IsValid() {
+		return errNilMessage
+	}
+	proto.Reset(m)
+	d := newDecoder(data, o.Strict)
 	return d.top(planFor(rm.Descriptor()), rm)
 }
 
@@ -123,12 +131,15 @@ func (o UnmarshalOptions) UnmarshalField(
 	fd protoreflect.FieldDescriptor,
 ) error {
 	rm := m.ProtoReflect()
+	if !rm.IsValid() {
+		return errNilMessage
+	}
 	f, err := fieldPlanOf(rm, fd)
 	if err != nil {
 		return err
 	}
 	rm.Clear(fd)
-	d := decoder{scanner: scanner{data: data}, strict: o.Strict}
+	d := newDecoder(data, o.Strict)
 	if f.inline {
 		f = &fieldPlan{fd: f.fd, name: f.name, value: f.value}
 	}

@@ -49,9 +49,18 @@ type messagePlan struct {
 	// presence: decoding JSON null gives a set, empty message.
 	nullIsEmpty bool
 
-	// building is set while the plan is being filled, to detect inline cycles.
-	building bool
+	// indexState tracks the building of keys, to detect inline cycles.
+	indexState indexState
 }
+
+// indexState is how far the keys of an object plan are built.
+type indexState uint8
+
+const (
+	keysPending indexState = iota
+	keysBuilding
+	keysDone
+)
 
 // keyTarget is the field that a JSON key of an object decodes into.
 type keyTarget struct {
@@ -120,6 +129,12 @@ func planFor(md protoreflect.MessageDescriptor) *messagePlan {
 	}
 	b := &planBuilder{built: make(map[protoreflect.MessageDescriptor]*messagePlan)}
 	p := b.message(md)
+
+	// Keys are built once every plan has its fields, because an inline field
+	// may refer to a message whose plan was still being filled.
+	for _, built := range b.built {
+		b.index(built)
+	}
 	for d, built := range b.built {
 		plans.Store(d, built)
 	}
@@ -139,9 +154,8 @@ func (b *planBuilder) message(md protoreflect.MessageDescriptor) *messagePlan {
 	if p, ok := b.built[md]; ok {
 		return p
 	}
-	p := &messagePlan{desc: md, building: true}
+	p := &messagePlan{desc: md}
 	b.built[md] = p
-	defer func() { p.building = false }()
 
 	switch wellKnownShape(md) {
 	case shapeTimestamp:
@@ -183,9 +197,19 @@ func (b *planBuilder) fill(p *messagePlan) {
 		}
 		return
 	}
-	if err := b.indexKeys(p); err != nil {
-		p.err = fmt.Errorf("message %s: %w", md.FullName(), err)
+}
+
+// index builds the keys of an object plan after building those of its
+// inline fields' plans.
+func (b *planBuilder) index(p *messagePlan) {
+	if p.err != nil || p.shape != shapeObject || p.indexState != keysPending {
+		return
 	}
+	p.indexState = keysBuilding
+	if err := b.indexKeys(p); err != nil {
+		p.err = fmt.Errorf("message %s: %w", p.desc.FullName(), err)
+	}
+	p.indexState = keysDone
 }
 
 // layOutUnwrap checks that an unwrap message has one field or one oneof and
@@ -194,15 +218,14 @@ func (p *messagePlan) layOutUnwrap() error {
 	if len(p.fields) == 0 {
 		return fmt.Errorf("the message has no field to unwrap")
 	}
-	oneofs := p.desc.Oneofs()
-	if len(p.fields) == 1 && p.fields[0].fd.ContainingOneof() == nil ||
-		len(p.fields) == 1 && p.fields[0].fd.ContainingOneof().IsSynthetic() {
+	od := p.fields[0].fd.ContainingOneof()
+	inRealOneof := od != nil && !od.IsSynthetic()
+	if len(p.fields) == 1 && !inRealOneof {
 		p.single = p.fields[0]
 		p.nullIsEmpty = p.single.fd.HasPresence()
 		return nil
 	}
-	od := p.fields[0].fd.ContainingOneof()
-	if od == nil || od.IsSynthetic() || oneofs.Len() != 1 {
+	if !inRealOneof {
 		return fmt.Errorf("the message must have exactly one field or one oneof")
 	}
 	for _, f := range p.fields {
@@ -248,8 +271,9 @@ func (b *planBuilder) inlinePlan(f *fieldPlan) (*messagePlan, error) {
 		return nil, fmt.Errorf("field %s: (inline) needs a singular message field", fd.Name())
 	}
 	inner := f.value.msg
+	b.index(inner)
 	switch {
-	case inner.building:
+	case inner.indexState == keysBuilding:
 		return nil, fmt.Errorf("field %s: (inline) forms a cycle", fd.Name())
 	case inner.err != nil:
 		return nil, fmt.Errorf("field %s: %w", fd.Name(), inner.err)
@@ -357,7 +381,7 @@ func wellKnownShape(md protoreflect.MessageDescriptor) messageShape {
 func unsupportedWellKnown(md protoreflect.MessageDescriptor) string {
 	switch md.FullName() {
 	case "google.protobuf.Duration":
-		return "has no GroundCam JSON mapping; use a number of seconds instead"
+		return "has no GroundCam JSON mapping: use a number of seconds instead"
 	case "google.protobuf.Any", "google.protobuf.FieldMask":
 		return "has no GroundCam JSON mapping"
 	}

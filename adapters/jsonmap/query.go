@@ -175,9 +175,15 @@ func scalarText(vp valuePlan, v protoreflect.Value) (string, error) {
 // *[QueryError] that names the parameter and says what is accepted.
 func (o QueryOptions) Decode(values url.Values, m proto.Message) error {
 	rm := m.ProtoReflect()
+	if !rm.IsValid() {
+		return errNilMessage
+	}
 	p := planFor(rm.Descriptor())
 	if p.err != nil {
 		return p.err
+	}
+	if p.shape != shapeObject {
+		return fmt.Errorf("%s has no query string form", p.desc.FullName())
 	}
 	names := make([]string, 0, len(values))
 	for name := range values {
@@ -220,6 +226,11 @@ func (o QueryOptions) resolve(p *messagePlan, m protoreflect.Message, name strin
 		case !dotted && f.fd.IsMap():
 			return target, &QueryError{Param: name, Reason: fmt.Sprintf(
 				"query parameter %q needs a key: use %s.<key>=<value>", name, name)}
+		case !dotted && !f.fd.IsList() && isObject(f.value):
+			return target, &QueryError{Param: name, Reason: fmt.Sprintf(
+				"query parameter %q needs a field: use %s.<field>=<value>", name, name)}
+		case !dotted && !queryParsable(f.value):
+			return target, noQueryForm(name)
 		case !dotted:
 			return target, nil
 		case f.fd.IsMap() && rest == "":
@@ -235,6 +246,8 @@ func (o QueryOptions) resolve(p *messagePlan, m protoreflect.Message, name strin
 			prefix += head + "." + key + "."
 			m, p = entry, f.value.msg
 			continue
+		case f.fd.IsMap() && !queryParsable(f.value):
+			return target, noQueryForm(name)
 		case f.fd.IsMap():
 			target.key, target.hasKey = rest, true
 			return target, nil
@@ -245,6 +258,37 @@ func (o QueryOptions) resolve(p *messagePlan, m protoreflect.Message, name strin
 		m = target.m.Mutable(f.fd).Message()
 		p = f.value.msg
 	}
+}
+
+// queryParsable reports whether one query parameter value can be parsed
+// into a value of the plan: a scalar, an enum, a timestamp, a wrapper or an
+// (unwrap) message over one of them.
+func queryParsable(vp valuePlan) bool {
+	if vp.msg == nil {
+		return true
+	}
+	p := vp.msg
+	switch {
+	case p.err != nil:
+		return false
+	case p.shape == shapeTimestamp || p.shape == shapeWrapper:
+		return true
+	case p.shape != shapeUnwrap:
+		return false
+	case p.single != nil:
+		return !p.single.fd.IsList() && !p.single.fd.IsMap() && queryParsable(p.single.value)
+	}
+	for _, f := range p.members {
+		if queryParsable(f.value) {
+			return true
+		}
+	}
+	return false
+}
+
+func noQueryForm(name string) *QueryError {
+	return &QueryError{Param: name, Reason: fmt.Sprintf(
+		"query parameter %q refers to a field that has no query string form", name)}
 }
 
 // isObject reports whether a value plan is a message written as an object.

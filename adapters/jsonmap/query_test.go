@@ -222,6 +222,10 @@ func TestDecodeQueryErrors(t *testing.T) {
 		{"bad map value", test("Maps"), "colorByName.a=green",
 			`invalid value "green" for query parameter "colorByName.a": use one of red, dark_blue`},
 		{"bad unwrap enum", test("Unwraps"), "color=pink", `use one of red, dark_blue`},
+		{"message without field", test("Presence"), "node=x",
+			`query parameter "node" needs a field: use node.<field>=<value>`},
+		{"Value field", test("Dynamic"), "any=1",
+			`query parameter "any" refers to a field that has no query string form`},
 		{"long value cut", agents, "role=" + strings.Repeat("x", 200),
 			`invalid value "` + strings.Repeat("x", 64) + `"...`},
 	}

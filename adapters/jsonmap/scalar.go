@@ -205,7 +205,7 @@ func uintRange(bitSize int) string {
 
 // parseScalarText converts text such as a map key or a query parameter to a
 // value of a bool, numeric or string kind. Booleans are only "true" and
-// "false"; numbers follow the JSON number grammar.
+// "false", and numbers follow the JSON number grammar.
 func parseScalarText(kind protoreflect.Kind, text string) (protoreflect.Value, bool) {
 	switch kind {
 	case protoreflect.StringKind:

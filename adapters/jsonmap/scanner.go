@@ -15,6 +15,9 @@ type scanner struct {
 	pos   int
 	depth int
 	path  []pathSegment
+	// pathBuf backs path for the usual nesting, so that tracking the path
+	// does not allocate.
+	pathBuf [8]pathSegment
 	// scratch holds the unescaped text of the last string that had escapes.
 	scratch []byte
 }
@@ -79,17 +82,25 @@ func (s *scanner) describeNext() string {
 	}
 }
 
-// peek skips whitespace and returns the next byte without consuming it.
-func (s *scanner) peek() (byte, error) {
+// skipSpace skips JSON whitespace.
+func (s *scanner) skipSpace() {
 	for s.pos < len(s.data) {
-		switch c := s.data[s.pos]; c {
+		switch s.data[s.pos] {
 		case ' ', '\t', '\n', '\r':
 			s.pos++
 		default:
-			return c, nil
+			return
 		}
 	}
-	return 0, s.errorf("unexpected end of input")
+}
+
+// peek skips whitespace and returns the next byte without consuming it.
+func (s *scanner) peek() (byte, error) {
+	s.skipSpace()
+	if s.pos >= len(s.data) {
+		return 0, s.errorf("unexpected end of input")
+	}
+	return s.data[s.pos], nil
 }
 
 // consume skips whitespace and consumes the byte c, which must come next.
@@ -156,7 +167,7 @@ func (s *scanner) literal(word string) error {
 		s.pos += len(word)
 		return nil
 	}
-	return s.errorf("invalid literal; expected %s", word)
+	return s.errorf("invalid literal: expected %s", word)
 }
 
 // readBool consumes true or false.
@@ -255,7 +266,7 @@ func (s *scanner) readStringBytes() ([]byte, error) {
 			return s.readEscaped(i)
 		case c < 0x20:
 			s.pos = i
-			return nil, s.errorf("control character %q in string; escape it", rune(c))
+			return nil, s.errorf("control character %q in string: escape it", rune(c))
 		case c >= utf8.RuneSelf:
 			r, size := utf8.DecodeRune(s.data[i:])
 			if r == utf8.RuneError && size == 1 {
@@ -288,7 +299,7 @@ func (s *scanner) readEscaped(i int) ([]byte, error) {
 			i = next
 		case c < 0x20:
 			s.pos = i
-			return nil, s.errorf("control character %q in string; escape it", rune(c))
+			return nil, s.errorf("control character %q in string: escape it", rune(c))
 		case c >= utf8.RuneSelf:
 			r, size := utf8.DecodeRune(s.data[i:])
 			if r == utf8.RuneError && size == 1 {
@@ -341,7 +352,7 @@ func (s *scanner) unescapeUnicode(i int) (int, error) {
 	r, ok := hex4(s.data, i+2)
 	if !ok {
 		s.pos = i
-		return 0, s.errorf("invalid \\u escape in string; use four hex digits")
+		return 0, s.errorf("invalid \\u escape in string: use four hex digits")
 	}
 	i += 6
 	if utf16.IsSurrogate(r) {
@@ -455,7 +466,8 @@ func (s *scanner) skipArray() error {
 
 // finish checks that only whitespace follows the top-level value.
 func (s *scanner) finish() error {
-	if _, err := s.peek(); err == nil {
+	s.skipSpace()
+	if s.pos < len(s.data) {
 		return s.errorf("unexpected data after the top-level value")
 	}
 	return nil

@@ -298,6 +298,14 @@ func testMessages() []testMessage {
 		{name: "Cycle", fields: []*descriptorpb.FieldDescriptorProto{
 			field("self", 1, tMessage, typeName(".jsonmaptest.Cycle"), inline),
 		}},
+		{name: "Parent", fields: []*descriptorpb.FieldDescriptorProto{
+			field("child", 1, tMessage, typeName(".jsonmaptest.Child")),
+			field("p", 2, tInt32),
+		}},
+		{name: "Child", fields: []*descriptorpb.FieldDescriptorProto{
+			field("parent", 1, tMessage, typeName(".jsonmaptest.Parent"), inline),
+			field("c", 2, tString),
+		}},
 		{name: "HasBad", fields: []*descriptorpb.FieldDescriptorProto{
 			field("good", 1, tString),
 			field("bad", 2, tMessage, typeName(".jsonmaptest.TwoFields")),

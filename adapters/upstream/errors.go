@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"connectrpc.com/connect"
@@ -239,17 +241,25 @@ func (e errTooLarge) Error() string {
 }
 
 // retryAfter reads the wait the upstream asks for from Retry-After (seconds
-// or an HTTP date) or, failing that, X-RateLimit-Reset (unix seconds).
+// or an HTTP date) or, failing that, X-RateLimit-Reset (unix seconds) when
+// X-RateLimit-Remaining is 0. The upstream sends the X-RateLimit-* headers
+// on every response, so a reset time alone does not mean the window is
+// spent: a 429 for a per-session quota, such as SMS_LIMIT_REACHED, carries
+// one too.
 func retryAfter(h http.Header, now time.Time) (time.Duration, bool) {
-	if v := h.Get("Retry-After"); v != "" {
-		if secs, err := strconv.Atoi(v); err == nil && secs >= 0 {
-			return time.Duration(secs) * time.Second, true
+	if v := strings.TrimSpace(h.Get("Retry-After")); v != "" {
+		if secs, err := strconv.ParseInt(v, 10, 64); err == nil && secs >= 0 {
+			// Capped so that the conversion cannot overflow.
+			return time.Duration(min(secs, int64(math.MaxInt64/time.Second))) * time.Second, true
 		}
 		if at, err := http.ParseTime(v); err == nil {
 			return max(at.Sub(now), 0), true
 		}
 	}
-	if v := h.Get("X-RateLimit-Reset"); v != "" {
+	if strings.TrimSpace(h.Get("X-RateLimit-Remaining")) != "0" {
+		return 0, false
+	}
+	if v := strings.TrimSpace(h.Get("X-RateLimit-Reset")); v != "" {
 		if unix, err := strconv.ParseInt(v, 10, 64); err == nil {
 			return max(time.Unix(unix, 0).Sub(now), 0), true
 		}

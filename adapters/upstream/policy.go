@@ -27,6 +27,15 @@ const (
 	ReasonOverloaded  = "GATEWAY_OVERLOADED"
 )
 
+// Retry reasons: the "reason" attribute of groundcam.upstream.retries and
+// of the retry log line.
+const (
+	retryServerError = "server_error"
+	retryTransport   = "transport"
+	retryBody        = "body"
+	retryRateLimited = "rate_limited"
+)
+
 // PolicyConfig sets the resilience limits of upstream calls. The zero value
 // of a field selects its default.
 type PolicyConfig struct {
@@ -45,11 +54,11 @@ type PolicyConfig struct {
 	// Default 15 s.
 	DefaultTimeout time.Duration
 	// BreakerFailures is the number of consecutive failed attempts (5xx,
-	// transport errors, unreadable bodies) that opens the circuit.
-	// Default 5.
+	// transport errors, unreadable bodies, attempts cut by the deadline)
+	// that opens the circuit. Default 5.
 	BreakerFailures int
 	// BreakerOpen is how long an open circuit fails calls fast before it
-	// lets half-open probes through. Default 10 s.
+	// lets a half-open probe through. Default 10 s.
 	BreakerOpen time.Duration
 	// MaxConcurrent bounds the upstream calls in flight and MaxQueued the
 	// calls waiting for a slot; past both the call fails at once with
@@ -89,6 +98,7 @@ type Policy struct {
 	cfg     PolicyConfig
 	clock   clockwork.Clock
 	logger  *slog.Logger
+	meters  metric.MeterProvider
 	breaker *gobreaker.TwoStepCircuitBreaker[struct{}]
 	slots   chan struct{}
 	budget  *retryBudget
@@ -104,7 +114,9 @@ type Policy struct {
 // PolicyOption configures a [Policy].
 type PolicyOption func(*Policy)
 
-// WithPolicyClock sets the clock used for backoff and rate-limit waits.
+// WithPolicyClock sets the clock of backoff and rate-limit waits and of
+// HTTP-date Retry-After values. Deadlines stay on the wall clock, as
+// context deadlines are, and so does the circuit breaker's open period.
 func WithPolicyClock(c clockwork.Clock) PolicyOption {
 	return func(p *Policy) { p.clock = c }
 }
@@ -115,9 +127,9 @@ func WithPolicyLogger(l *slog.Logger) PolicyOption {
 }
 
 // WithPolicyMeterProvider sets the meter provider of the retry, shedding
-// and circuit-state metrics.
+// and circuit-state metrics. The default is the global provider.
 func WithPolicyMeterProvider(mp metric.MeterProvider) PolicyOption {
-	return func(p *Policy) { p.initMetrics(mp) }
+	return func(p *Policy) { p.meters = mp }
 }
 
 // NewPolicy returns a policy with cfg's limits.
@@ -127,13 +139,14 @@ func NewPolicy(cfg PolicyConfig, opts ...PolicyOption) *Policy {
 		cfg:    cfg,
 		clock:  clockwork.NewRealClock(),
 		logger: slog.Default(),
+		meters: otel.GetMeterProvider(),
 		slots:  make(chan struct{}, cfg.MaxConcurrent),
 		budget: &retryBudget{tokens: 10, max: 10, refill: cfg.RetryBudget},
 	}
-	p.initMetrics(otel.GetMeterProvider())
 	for _, opt := range opts {
 		opt(p)
 	}
+	p.initMetrics()
 	p.breaker = gobreaker.NewTwoStepCircuitBreaker[struct{}](gobreaker.Settings{
 		Name:        "groundcam",
 		MaxRequests: 1,
@@ -141,13 +154,15 @@ func NewPolicy(cfg PolicyConfig, opts ...PolicyOption) *Policy {
 		ReadyToTrip: func(c gobreaker.Counts) bool {
 			return c.ConsecutiveFailures >= uint32(cfg.BreakerFailures)
 		},
+		IsExcluded:    func(err error) bool { return errors.Is(err, errNeutral) },
 		OnStateChange: p.onStateChange,
 	})
+	p.state.Record(context.Background(), int64(gobreaker.StateClosed))
 	return p
 }
 
-func (p *Policy) initMetrics(mp metric.MeterProvider) {
-	meter := mp.Meter("github.com/groundcam/groundcam-gateway/adapters/upstream")
+func (p *Policy) initMetrics() {
+	meter := p.meters.Meter("github.com/groundcam/groundcam-gateway/adapters/upstream")
 	p.retries, _ = meter.Int64Counter("groundcam.upstream.retries",
 		metric.WithDescription("Upstream attempts repeated after a failure, by route and reason."))
 	p.shed, _ = meter.Int64Counter("groundcam.upstream.shed",
@@ -156,10 +171,20 @@ func (p *Policy) initMetrics(mp metric.MeterProvider) {
 		metric.WithDescription("Circuit breaker state: 0 closed, 1 half-open, 2 open."))
 }
 
+// onStateChange runs under the breaker's lock, so it must not call back
+// into the breaker.
 func (p *Policy) onStateChange(_ string, from, to gobreaker.State) {
 	p.logger.Warn("upstream circuit changed state", "from", from.String(), "to", to.String())
 	p.state.Record(context.Background(), int64(to))
 }
+
+// Breaker verdicts that [Policy.attempt] reports for an attempt that did
+// not succeed. A neutral attempt, such as one the caller canceled, says
+// nothing about the upstream's health and is left out of the counts.
+var (
+	errFailure = errors.New("upstream attempt failed")
+	errNeutral = errors.New("upstream attempt neither failed nor succeeded")
+)
 
 // outcome classifies one attempt.
 type outcome struct {
@@ -168,6 +193,7 @@ type outcome struct {
 	retryable bool
 	wait      time.Duration // minimum wait the upstream asked for
 	reason    string
+	verdict   error // nil, errFailure or errNeutral
 }
 
 // execute runs the attempts of one call. A nil policy makes one attempt.
@@ -196,74 +222,109 @@ func (p *Policy) execute(ctx context.Context, c *Client, cl *call) (*response, i
 	p.budget.deposit()
 
 	for attempt := 1; ; attempt++ {
+		start := time.Now()
 		o, err := p.attempt(telemetry.WithAttempt(ctx, attempt), c, cl)
 		if err != nil {
 			return nil, attempt, err
 		}
-		if !o.retryable || o.resp != nil && o.resp.status/100 == 2 {
+		wait, retry := p.nextWait(ctx, o, attempt, time.Since(start))
+		if !retry {
 			return p.finish(ctx, c, cl, o, attempt)
 		}
-		if attempt >= p.cfg.MaxAttempts || !p.budget.withdraw() {
-			return p.finish(ctx, c, cl, o, attempt)
-		}
-		wait := max(p.backoff(attempt), o.wait)
-		if deadline, ok := ctx.Deadline(); ok && p.clock.Now().Add(wait).After(deadline) {
-			// The retry could not finish in time: answer now.
-			return p.finish(ctx, c, cl, o, attempt)
-		}
-		p.retries.Add(ctx, 1, metric.WithAttributes(
-			attribute.String("http.route", cl.route.Template),
-			attribute.String("reason", o.reason)))
-		p.logger.InfoContext(ctx, "retrying upstream call",
-			"route", cl.route.Name(), "attempt", attempt+1, "reason", o.reason, "wait_ms", wait.Milliseconds())
+		p.recordRetry(ctx, cl, o, attempt, wait)
 		if err := p.sleep(ctx, wait); err != nil {
 			return p.finish(ctx, c, cl, o, attempt)
 		}
 	}
 }
 
-// attempt sends one request through the circuit breaker.
+// nextWait decides whether the call makes another attempt after o and how
+// long it waits first: at least the backoff and at least what the upstream
+// asked for. A retry that could not finish before the deadline is not
+// started, taking the last attempt's duration as the next one's.
+func (p *Policy) nextWait(ctx context.Context, o outcome, attempt int, took time.Duration) (time.Duration, bool) {
+	if !o.retryable || attempt >= p.cfg.MaxAttempts {
+		return 0, false
+	}
+	wait := max(p.backoff(attempt), o.wait)
+	if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < wait+took {
+		return 0, false
+	}
+	return wait, p.budget.withdraw()
+}
+
+// recordRetry counts and logs one retry.
+func (p *Policy) recordRetry(ctx context.Context, cl *call, o outcome, attempt int, wait time.Duration) {
+	p.retries.Add(ctx, 1, metric.WithAttributes(
+		attribute.String("http.route", cl.route.Template),
+		attribute.String("reason", o.reason)))
+	status := 0
+	if o.resp != nil {
+		status = o.resp.status
+	}
+	p.logger.InfoContext(ctx, "retrying upstream call",
+		"route", cl.route.Name(), "attempt", attempt+1, "reason", o.reason,
+		"http_status", status, "wait_ms", wait.Milliseconds())
+}
+
+// attempt sends one request through the circuit breaker. Its error is the
+// open circuit's; the attempt's own failure is in the outcome.
 func (p *Policy) attempt(ctx context.Context, c *Client, cl *call) (outcome, error) {
 	done, err := p.breaker.Allow()
 	if err != nil {
 		return outcome{}, NewError(connect.CodeUnavailable, http.StatusServiceUnavailable, ReasonCircuitOpen,
-			fmt.Sprintf("upstream %s is failing: the gateway's circuit breaker is open; retry in a few seconds", cl.route.Name()))
+			fmt.Sprintf("upstream %s is failing, so the gateway's circuit breaker rejected the call "+
+				"without sending it; retry in a few seconds", cl.route.Name()))
 	}
 	resp, err := c.send(ctx, cl)
-	o := classify(ctx, cl, resp, err)
-	switch {
-	case ctx.Err() != nil && err != nil:
-		done(nil) // the caller gave up: say nothing about the upstream
-	case o.reason == "server_error" || o.reason == "transport" || o.reason == "body":
-		done(errors.New(o.reason))
-	default:
-		done(nil)
-	}
+	o := classify(ctx, cl, resp, err, p.clock.Now())
+	done(o.verdict)
 	return o, nil
 }
 
-// classify decides whether an attempt may be repeated. Reads and creates
-// with an idempotency key may always be; other writes only when the
-// request provably never reached the upstream.
-func classify(ctx context.Context, cl *call, resp *response, err error) outcome {
+// classify decides whether an attempt may be repeated and how it counts
+// for the circuit breaker. Reads and creates with an idempotency key may be
+// repeated after any failure. Other writes may be repeated only when the
+// request provably never reached the upstream, or when the upstream
+// rate-limited it.
+func classify(ctx context.Context, cl *call, resp *response, err error, now time.Time) outcome {
 	if err != nil {
-		if ctx.Err() != nil {
-			return outcome{err: err}
-		}
-		var be *bodyError
-		if errors.As(err, &be) {
-			return outcome{err: err, retryable: cl.idempotent, reason: "body"}
-		}
-		return outcome{err: err, retryable: cl.idempotent || neverSent(err), reason: "transport"}
+		return classifyError(ctx, cl, err)
 	}
 	switch {
 	case resp.status == http.StatusTooManyRequests:
-		wait, _ := retryAfter(resp.header, time.Now())
-		return outcome{resp: resp, retryable: cl.idempotent, wait: wait, reason: "rate_limited"}
+		// NOTE: the upstream rate-limits a request before acting on it (the
+		// simulator does; the contract does not say), so any method may be
+		// repeated once the wait is over. A 429 without a wait, such as
+		// SMS_LIMIT_REACHED, is a quota that lasts hours: not retried.
+		wait, limited := retryAfter(resp.header, now)
+		return outcome{resp: resp, retryable: limited, wait: wait, reason: retryRateLimited}
 	case resp.status >= 500:
-		return outcome{resp: resp, retryable: cl.idempotent, reason: "server_error"}
+		return outcome{resp: resp, retryable: cl.idempotent, reason: retryServerError, verdict: errFailure}
 	}
 	return outcome{resp: resp}
+}
+
+// classifyError classifies an attempt that got no usable response.
+func classifyError(ctx context.Context, cl *call, err error) outcome {
+	switch {
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+		// No time is left for a retry, but an upstream that lets the
+		// deadline pass counts against its health.
+		return outcome{err: err, verdict: errFailure}
+	case ctx.Err() != nil:
+		return outcome{err: err, verdict: errNeutral}
+	}
+	var tooLarge errTooLarge
+	if errors.As(err, &tooLarge) {
+		// The same request would get the same body.
+		return outcome{err: err, verdict: errNeutral}
+	}
+	var be *bodyError
+	if errors.As(err, &be) {
+		return outcome{err: err, retryable: cl.idempotent, reason: retryBody, verdict: errFailure}
+	}
+	return outcome{err: err, retryable: cl.idempotent || neverSent(err), reason: retryTransport, verdict: errFailure}
 }
 
 // finish turns the last attempt's outcome into the call's result.
@@ -339,6 +400,11 @@ func (p *Policy) acquire(ctx context.Context, route *Route) (func(), error) {
 	case p.slots <- struct{}{}:
 		return p.release, nil
 	case <-ctx.Done():
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return nil, NewError(connect.CodeDeadlineExceeded, http.StatusGatewayTimeout, ReasonTimeout,
+				fmt.Sprintf("upstream %s: the deadline passed while the call waited in the gateway's queue "+
+					"behind %d calls in flight", route.Name(), p.cfg.MaxConcurrent))
+		}
 		return nil, transportError(ctx, route, ctx.Err())
 	}
 }

@@ -11,11 +11,14 @@
 //     requests go to /v1/.... Every request path is matched both as sent and
 //     with the server's base path removed.
 //   - The contract marks optional-null fields with nullable: true, an OpenAPI
-//     3.0 keyword that OpenAPI 3.1 validators ignore, so they would reject the
-//     nulls the upstream sends. Before building the validator, Load rewrites
-//     the parsed document: every schema with nullable: true also accepts null
-//     (its type gets "null" added, and an enum gets a null member). The file
-//     on disk is not changed.
+//     3.0 keyword that has no meaning in OpenAPI 3.1: a plain 3.1 validator
+//     ignores it and rejects the nulls the upstream sends, and
+//     libopenapi-validator v0.16.3 refuses to compile such schemas at all.
+//     Before building the validator, Load rewrites the parsed YAML: every
+//     schema with nullable: true also accepts null (its type gets "null"
+//     added, an enum gets a null member, and a schema without a type becomes
+//     anyOf [schema, null]), and the keyword is removed. The file on disk is
+//     not changed.
 package contracttest
 
 import (

@@ -48,16 +48,21 @@ func Verify(secret, timestamp string, body []byte, signature string) bool {
 	return hmac.Equal([]byte(Sign(secret, ts, body)), []byte(signature))
 }
 
-// runAttempt is attempt on the webhook's own context, for background attempts.
+// runAttempt runs the initial attempt on the webhook's own context.
 func (d *Dispatcher) runAttempt(rec *record) {
-	d.attempt(rec.log.ctx, rec)
+	d.attempt(rec.log.ctx, rec, rec.d.CreatedAt)
 }
 
-// attempt posts rec once and records the outcome. The caller has counted it
-// in d.active; attempt uncounts it when done. The attempt is aborted when
-// parent ends, the attempt timeout passes on the clock, the webhook is
-// forgotten or the dispatcher closes.
-func (d *Dispatcher) attempt(parent context.Context, rec *record) {
+// attempt posts rec once and records the outcome as an attempt made at
+// scheduled: the creation time of an initial attempt, the NextAttemptAt of
+// a retry. Recording the scheduled time keeps the retry spacing exact even
+// when a timer fires late, for example when a fake clock jumps. The
+// signature timestamp is the clock's time at sending.
+//
+// The caller has counted the attempt in d.active; attempt uncounts it when
+// done. The attempt is aborted when parent ends, the attempt timeout passes
+// on the clock, the webhook is forgotten or the dispatcher closes.
+func (d *Dispatcher) attempt(parent context.Context, rec *record, scheduled time.Time) {
 	defer d.attemptDone()
 
 	ctx, cancel := context.WithCancelCause(parent)
@@ -68,11 +73,10 @@ func (d *Dispatcher) attempt(parent context.Context, rec *record) {
 	timer := d.clock.AfterFunc(d.attemptTimeout, func() { cancel(timeout) })
 	defer timer.Stop()
 
-	start := d.clock.Now().UTC().Truncate(time.Millisecond)
-	status, err := d.post(ctx, rec, start)
+	status, err := d.post(ctx, rec)
 
 	d.mu.Lock()
-	snapshot := d.recordOutcomeLocked(rec, start, status, err)
+	snapshot := d.recordOutcomeLocked(rec, scheduled, status, err)
 	d.mu.Unlock()
 	d.logOutcome(snapshot)
 }
@@ -87,12 +91,12 @@ func (d *Dispatcher) attemptDone() {
 
 // post sends one signed request and returns the response status, or the
 // reason no response came back.
-func (d *Dispatcher) post(ctx context.Context, rec *record, start time.Time) (int, error) {
+func (d *Dispatcher) post(ctx context.Context, rec *record) (int, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, rec.target.URL, bytes.NewReader(rec.body))
 	if err != nil {
 		return 0, fmt.Errorf("invalid webhook URL: %w", unwrapURLError(err))
 	}
-	ts := start.Unix()
+	ts := d.clock.Now().Unix()
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "GroundCam-Webhooks")
 	req.Header.Set(HeaderSignature, Sign(rec.target.Secret, ts, rec.body))
@@ -169,7 +173,8 @@ func (d *Dispatcher) scheduleRetryLocked(rec *record) {
 	d.pending[rec] = struct{}{}
 }
 
-// retry runs when rec's retry timer fires.
+// retry runs when rec's retry timer fires. The deadline was checked when the
+// retry was scheduled, so a timer that fires late still runs its attempt.
 func (d *Dispatcher) retry(rec *record) {
 	d.mu.Lock()
 	if _, ok := d.pending[rec]; !ok {
@@ -179,16 +184,11 @@ func (d *Dispatcher) retry(rec *record) {
 	}
 	delete(d.pending, rec)
 	rec.timer = nil
-	if d.clock.Now().After(rec.d.DeadlineAt) {
-		d.finishLocked(rec, nil)
-		d.idle.Broadcast()
-		d.mu.Unlock()
-		return
-	}
+	scheduled := *rec.d.NextAttemptAt
 	d.active++
 	d.mu.Unlock()
 
-	d.attempt(rec.log.ctx, rec)
+	d.attempt(rec.log.ctx, rec, scheduled)
 }
 
 // logOutcome logs one finished attempt. The endpoint URL and secret are

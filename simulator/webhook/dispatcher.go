@@ -62,7 +62,7 @@ type Dispatcher struct {
 
 	// ctx is cancelled by Close and aborts attempts in flight.
 	ctx    context.Context
-	cancel context.CancelFunc
+	cancel context.CancelCauseFunc
 
 	mu      sync.Mutex
 	idle    *sync.Cond // signalled when active drops or a scheduled retry is dropped
@@ -76,27 +76,43 @@ type Dispatcher struct {
 type Option func(*Dispatcher)
 
 // WithClock sets the clock of timestamps, retry timers and the attempt
-// timeout. The default is the real clock.
+// timeout. The default, also used for nil, is the real clock.
 func WithClock(c clockwork.Clock) Option {
-	return func(d *Dispatcher) { d.clock = c }
+	return func(d *Dispatcher) {
+		if c != nil {
+			d.clock = c
+		}
+	}
 }
 
 // WithHTTPClient sets the client that posts deliveries, for example one that
-// trusts a test server's TLS certificate. Redirects are never followed: the
-// dispatcher uses a copy of c with its own CheckRedirect.
+// trusts a test server's TLS certificate. Redirects are never followed and
+// the client's own Timeout is ignored: the dispatcher uses a copy of c with
+// its own CheckRedirect, and times attempts on its clock. nil keeps the
+// default client.
 func WithHTTPClient(c *http.Client) Option {
 	return func(d *Dispatcher) { d.client = c }
 }
 
-// WithLogger sets the logger of attempt outcomes. The default discards logs.
+// WithLogger sets the logger of attempt outcomes. The default, also used
+// for nil, discards logs.
 func WithLogger(l *slog.Logger) Option {
-	return func(d *Dispatcher) { d.logger = l }
+	return func(d *Dispatcher) {
+		if l != nil {
+			d.logger = l
+		}
+	}
 }
 
-// WithIDs sets the generator of delivery IDs. The default returns random
-// 12-character alphanumeric IDs. Generated IDs must be unique.
+// WithIDs sets the generator of delivery IDs. The default, also used for
+// nil, returns random 12-character alphanumeric IDs. Generated IDs must be
+// unique, because the deliveries log uses them as cursors.
 func WithIDs(next func() string) Option {
-	return func(d *Dispatcher) { d.nextID = next }
+	return func(d *Dispatcher) {
+		if next != nil {
+			d.nextID = next
+		}
+	}
 }
 
 // WithAttemptTimeout sets how long an endpoint has to answer one attempt,
@@ -124,7 +140,7 @@ func New(opts ...Option) *Dispatcher {
 		opt(d)
 	}
 	d.idle = sync.NewCond(&d.mu)
-	d.ctx, d.cancel = context.WithCancel(context.Background())
+	d.ctx, d.cancel = context.WithCancelCause(context.Background())
 	d.client = noRedirectClient(d.client)
 	return d
 }
@@ -168,7 +184,7 @@ func (d *Dispatcher) Test(ctx context.Context, t Target, data any) TestResult {
 	default:
 		d.active++
 		d.mu.Unlock()
-		d.attempt(ctx, rec)
+		d.attempt(ctx, rec, rec.d.CreatedAt)
 		d.mu.Lock()
 	}
 	snapshot := rec.d.clone()
@@ -200,7 +216,7 @@ func (d *Dispatcher) Forget(webhookID string) {
 		return
 	}
 	delete(d.logs, webhookID)
-	log.cancel()
+	log.cancel(errForgotten)
 	for _, rec := range log.records {
 		d.unscheduleLocked(rec)
 	}
@@ -240,12 +256,12 @@ func (d *Dispatcher) Close() {
 		d.closed = true
 		for rec := range d.pending {
 			d.unscheduleLocked(rec)
-			d.finishLocked(rec, errClosed)
+			d.finishLocked(rec, nil) // LastError stays that of the last attempt
 		}
 	}
 	d.mu.Unlock()
 
-	d.cancel()
+	d.cancel(errClosed)
 	d.Wait()
 	d.client.CloseIdleConnections()
 }

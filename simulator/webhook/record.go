@@ -28,7 +28,7 @@ type webhookLog struct {
 	// ctx is cancelled when the webhook is forgotten or the dispatcher
 	// closes, which aborts the webhook's attempts in flight.
 	ctx    context.Context
-	cancel context.CancelFunc
+	cancel context.CancelCauseFunc
 }
 
 // newRecord builds the record of a new delivery created now. The payload's
@@ -83,7 +83,7 @@ func (d *Dispatcher) store(rec *record) {
 	log, ok := d.logs[rec.d.WebhookID]
 	if !ok {
 		log = &webhookLog{}
-		log.ctx, log.cancel = context.WithCancel(d.ctx)
+		log.ctx, log.cancel = context.WithCancelCause(d.ctx)
 		d.logs[rec.d.WebhookID] = log
 	}
 	rec.log = log

@@ -1,0 +1,96 @@
+package server
+
+import (
+	"errors"
+	"net/url"
+	"strings"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"github.com/grpc-ecosystem/grpc-gateway/v2/utilities"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+
+	"github.com/groundcam/groundcam-gateway/adapters/jsonmap"
+	groundcamv1 "github.com/groundcam/groundcam-gateway/gen/groundcam/v1"
+)
+
+// restQueryParser reads query strings with the upstream's parameter names
+// (limit, startAfter, url_ttl, includeDisabled, metadata.<key>, ...) and
+// value forms (lowercase enum strings, RFC 3339 timestamps with any
+// offset) through jsonmap.DecodeQuery. Like the upstream it ignores
+// parameters that the operation does not take and reads the first value of
+// a parameter given twice. A value that does not parse is an error whose
+// message names the parameter.
+type restQueryParser struct{}
+
+var _ runtime.QueryParameterParser = restQueryParser{}
+
+// Parse sets the fields of msg from values. The filter holds the fields
+// already bound to the path or the body, which the query cannot change.
+func (restQueryParser) Parse(msg proto.Message, values url.Values, filter *utilities.DoubleArray) error {
+	md := msg.ProtoReflect().Descriptor()
+	kept := make(url.Values, len(values))
+	for name, vs := range values {
+		fd, ok := queryField(md, name)
+		if !ok || filter != nil && filter.HasCommonPrefix([]string{string(fd.Name())}) {
+			continue
+		}
+		switch {
+		case fd.IsList():
+			kept[name] = vs
+		case fd.Kind() == protoreflect.BoolKind && vs[0] == "":
+			// The upstream reads an empty boolean as its default, false.
+			continue
+		default:
+			kept[name] = vs[:1]
+		}
+	}
+	if err := jsonmap.DecodeQuery(kept, msg); err != nil {
+		return queryError(md, err)
+	}
+	return nil
+}
+
+// queryField returns the field that a query parameter sets: the field
+// whose JSON name is name, or the map field of a "metadata.<key>" name.
+// Fields carried in a header are never query parameters, and a map field
+// needs a key.
+func queryField(md protoreflect.MessageDescriptor, name string) (protoreflect.FieldDescriptor, bool) {
+	head, _, dotted := strings.Cut(name, ".")
+	fd := md.Fields().ByJSONName(head)
+	if fd == nil || dotted != fd.IsMap() {
+		return nil, false
+	}
+	if header, _ := proto.GetExtension(fd.Options(), groundcamv1.E_HttpHeader).(string); header != "" {
+		return nil, false
+	}
+	return fd, true
+}
+
+// queryError rewrites a query error for an enum parameter in the
+// contract's form, such as "role must be one of: owner, admin, agent,
+// viewer"; other errors keep jsonmap's message, which names the parameter.
+func queryError(md protoreflect.MessageDescriptor, err error) error {
+	var qerr *jsonmap.QueryError
+	if !errors.As(err, &qerr) {
+		return err
+	}
+	if fd, ok := queryField(md, qerr.Param); ok && fd.Enum() != nil && !fd.IsMap() {
+		return errors.New(enumMessage(qerr.Param, fd.Enum()))
+	}
+	return err
+}
+
+// enumMessage returns the contract's message for a value outside an enum,
+// "<name> must be one of: <wire values>".
+func enumMessage(name string, ed protoreflect.EnumDescriptor) string {
+	values := ed.Values()
+	wires := make([]string, 0, values.Len())
+	for i := 0; i < values.Len(); i++ {
+		wire, _ := proto.GetExtension(values.Get(i).Options(), groundcamv1.E_WireValue).(string)
+		if wire != "" {
+			wires = append(wires, wire)
+		}
+	}
+	return name + " must be one of: " + strings.Join(wires, ", ")
+}
