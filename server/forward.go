@@ -38,6 +38,7 @@ func forward[Res any, PRes interface {
 
 	res := PRes(new(Res))
 	result, err := up.Call(ctx, methodName(req.Spec()), msg, res)
+	noteUpstream(ctx, result, err)
 	if err != nil {
 		return nil, err
 	}

@@ -96,7 +96,7 @@ func newRESTFace(connectHandler http.Handler, maxBodyBytes int64, logger *slog.L
 	})
 	f.mux = runtime.NewServeMux(opts...)
 
-	if err := registerRESTServices(f.mux, &inProcessConn{handler: connectHandler}); err != nil {
+	if err := registerRESTServices(f.mux, &inProcessConn{handler: connectHandler, logger: logger}); err != nil {
 		return nil, fmt.Errorf("rest face: %w", err)
 	}
 	return f, nil

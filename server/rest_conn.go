@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
@@ -30,6 +32,7 @@ import (
 // the request here takes less code and fewer allocations per call.
 type inProcessConn struct {
 	handler http.Handler
+	logger  *slog.Logger
 }
 
 var _ grpc.ClientConnInterface = (*inProcessConn)(nil)
@@ -72,24 +75,53 @@ func (c *inProcessConn) Invoke(ctx context.Context, method string, args, reply a
 	}
 
 	res := &memoryResponse{header: make(http.Header)}
-	c.handler.ServeHTTP(res, req)
-	res.WriteHeader(http.StatusOK) // a handler that wrote nothing answered 200
+	if err := c.serve(res, req); err != nil {
+		return err
+	}
 
 	header, trailer := splitConnectHeaders(res.header)
 	setCallMetadata(opts, header, trailer)
 	if res.status == http.StatusOK {
 		if err := proto.Unmarshal(res.body.Bytes(), out); err != nil {
+			c.logger.ErrorContext(ctx, "decode in-process response", "procedure", method, "error", err)
 			return connect.NewError(connect.CodeInternal, fmt.Errorf("in-process call %s: decode response: %w", method, err))
 		}
 		return nil
 	}
-	cerr := decodeConnectError(method, res)
+	cerr, ok := decodeConnectError(res)
+	if !ok {
+		c.logger.ErrorContext(ctx, "in-process call answered without a Connect error",
+			"procedure", method, "http_status", res.status)
+		cerr = connect.NewError(codeForHTTPStatus(res.status),
+			fmt.Errorf("in-process call %s answered HTTP %d without a Connect error", method, res.status))
+	}
 	for _, md := range []metadata.MD{header, trailer} {
 		for key, values := range md {
 			cerr.Meta()[http.CanonicalHeaderKey(key)] = values
 		}
 	}
 	return cerr
+}
+
+// serve runs the handler. A panic that the handler's own recovery did not
+// catch, such as one in an outer interceptor, becomes an internal error
+// instead of dropping the REST client's connection.
+func (c *inProcessConn) serve(res *memoryResponse, req *http.Request) (err error) {
+	defer func() {
+		value := recover()
+		if value == nil {
+			return
+		}
+		if value == http.ErrAbortHandler {
+			panic(value)
+		}
+		c.logger.ErrorContext(req.Context(), "in-process call panicked",
+			"procedure", req.URL.Path, "panic", value, "stack", string(debug.Stack()))
+		err = connect.NewError(connect.CodeInternal, errors.New("internal error: the gateway failed while handling the call"))
+	}()
+	c.handler.ServeHTTP(res, req)
+	res.WriteHeader(http.StatusOK) // a handler that wrote nothing answered 200
+	return nil
 }
 
 // NewStream fails: the gateway has no streaming RPCs.
@@ -182,12 +214,12 @@ type connectWireError struct {
 
 // decodeConnectError rebuilds the error of a failed Connect unary response.
 // Details whose type is registered are decoded into their messages, others
-// are kept as google.protobuf.Any.
-func decodeConnectError(method string, res *memoryResponse) *connect.Error {
+// are kept as google.protobuf.Any. It reports false when the body is not a
+// Connect error.
+func decodeConnectError(res *memoryResponse) (*connect.Error, bool) {
 	var wire connectWireError
 	if json.Unmarshal(res.body.Bytes(), &wire) != nil || wire.Code == "" {
-		return connect.NewError(codeForHTTPStatus(res.status),
-			fmt.Errorf("in-process call %s answered HTTP %d without a Connect error", method, res.status))
+		return nil, false
 	}
 	var code connect.Code
 	if code.UnmarshalText([]byte(wire.Code)) != nil {
@@ -199,7 +231,7 @@ func decodeConnectError(method string, res *memoryResponse) *connect.Error {
 			cerr.AddDetail(detail)
 		}
 	}
-	return cerr
+	return cerr, true
 }
 
 // decodeErrorDetail decodes one error detail from its type name and its

@@ -90,6 +90,14 @@ func New(cfg Config) (*Server, error) {
 	reflector := grpcreflect.NewStaticReflector(append(serviceNames, grpchealth.HealthV1ServiceName)...)
 	s.mount(grpcreflect.NewHandlerV1(reflector))
 	s.mount(grpcreflect.NewHandlerV1Alpha(reflector))
+
+	// The REST face takes /v1/... and every path no procedure claims, so
+	// unknown paths get the upstream's 404 body.
+	rest, err := newRESTFace(s.connect, cfg.MaxRequestBytes, cfg.Logger)
+	if err != nil {
+		return nil, err
+	}
+	s.mux.Handle("/", rest)
 	return s, nil
 }
 

@@ -10,7 +10,7 @@ import (
 	groundcamv1 "github.com/groundcam/groundcam-gateway/gen/groundcam/v1"
 )
 
-// messageShape is how a message type appears in JSON.
+// messageShape is the JSON form of a message type.
 type messageShape uint8
 
 const (

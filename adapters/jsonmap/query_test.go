@@ -166,7 +166,7 @@ func TestEncodeQueryErrors(t *testing.T) {
 }
 
 // TestDecodeQueryErrors checks that each bad parameter gives an error that
-// names it, quotes the value and says what is accepted.
+// names it, quotes the value and states what is accepted.
 func TestDecodeQueryErrors(t *testing.T) {
 	t.Parallel()
 	sessions := func() proto.Message { return &groundcamv1.ListSessionsRequest{} }
@@ -224,6 +224,10 @@ func TestDecodeQueryErrors(t *testing.T) {
 		{"bad unwrap enum", test("Unwraps"), "color=pink", `use one of red, dark_blue`},
 		{"message without field", test("Presence"), "node=x",
 			`query parameter "node" needs a field: use node.<field>=<value>`},
+		{"map entry without field", test("Maps"), "nodes.n",
+			`query parameter "nodes.n" needs a field: use nodes.n.<field>=<value>`},
+		{"map entry empty field", test("Maps"), "nodes.n.",
+			`unknown query parameter "nodes.n.": use one of nodes.n.child.<field>, nodes.n.name`},
 		{"Value field", test("Dynamic"), "any=1",
 			`query parameter "any" refers to a field that has no query string form`},
 		{"long value cut", agents, "role=" + strings.Repeat("x", 200),

@@ -162,10 +162,15 @@ func wholeNumber(text string) (float64, string) {
 	return f, ""
 }
 
+// parseFloat parses a floating-point number. Negative zero becomes zero,
+// the way encoding writes it.
 func parseFloat(text string, bitSize int) (float64, string) {
 	f, err := strconv.ParseFloat(text, bitSize)
 	if err != nil {
 		return 0, outOfRange(text, fmt.Sprintf("a %d-bit floating-point number", bitSize))
+	}
+	if f == 0 {
+		return 0, ""
 	}
 	return f, ""
 }

@@ -247,8 +247,13 @@ func (r *Route) expand(msg protoreflect.Message) (string, error) {
 }
 
 // boundElsewhere reports fields that travel in the path or a header, never
-// in the body or the query string.
+// in the body or the query string. Only top-level fields of the request are
+// bound: the encoders also ask about the fields of nested messages, whose
+// numbers say nothing about the request's own fields.
 func (r *Route) boundElsewhere(fd protoreflect.FieldDescriptor) bool {
+	if fd.ContainingMessage().FullName() != r.Method.Input().FullName() {
+		return false
+	}
 	if r.pathFields[fd.Number()] {
 		return true
 	}

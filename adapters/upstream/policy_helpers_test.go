@@ -60,6 +60,7 @@ type policyEnvConfig struct {
 type policyEnv struct {
 	sim     *simulator.Server
 	client  *Client
+	setup   *Client // no policy and no faults expected: prepares and checks state
 	policy  *Policy
 	ctx     context.Context // carries the demo Pro organization's API key
 	agentID string
@@ -104,22 +105,21 @@ func newPolicyEnv(t *testing.T, cfg policyEnvConfig) *policyEnv {
 	if env.client, err = New(base, copts...); err != nil {
 		t.Fatalf("new client: %v", err)
 	}
+	setupTransport := &http.Transport{}
+	t.Cleanup(setupTransport.CloseIdleConnections)
+	if env.setup, err = New(server.URL+"/v1", WithHTTPClient(&http.Client{Transport: setupTransport})); err != nil {
+		t.Fatalf("new client: %v", err)
+	}
 	env.ctx = WithAPIKey(t.Context(), sim.Keys()[0].Key)
-	env.agentID = firstAgent(t, sim, server.URL)
+	env.agentID = env.firstAgent(t)
 	return env
 }
 
-// firstAgent returns an agent id of the demo Pro organization, read
-// without the policy under test.
-func firstAgent(t *testing.T, sim *simulator.Server, url string) string {
+// firstAgent returns an agent id of the demo Pro organization.
+func (e *policyEnv) firstAgent(t *testing.T) string {
 	t.Helper()
-	c, err := New(url + "/v1")
-	if err != nil {
-		t.Fatalf("new client: %v", err)
-	}
 	res := new(groundcamv1.ListAgentsResponse)
-	ctx := WithAPIKey(t.Context(), sim.Keys()[0].Key)
-	if _, err := c.Call(ctx, "groundcam.v1.AgentService.ListAgents", &groundcamv1.ListAgentsRequest{}, res); err != nil {
+	if _, err := e.setup.Call(e.ctx, "groundcam.v1.AgentService.ListAgents", &groundcamv1.ListAgentsRequest{}, res); err != nil {
 		t.Fatalf("list agents: %v", err)
 	}
 	if len(res.GetAgents()) == 0 {
@@ -144,7 +144,7 @@ func (e *policyEnv) createRequest(crmID string) *groundcamv1.CreateSessionReques
 func (e *policyEnv) createSession(t *testing.T) string {
 	t.Helper()
 	res := new(groundcamv1.CreateSessionResponse)
-	if _, err := e.client.Call(e.ctx, methodCreateSession, e.createRequest("setup"), res); err != nil {
+	if _, err := e.setup.Call(e.ctx, methodCreateSession, e.createRequest("setup"), res); err != nil {
 		t.Fatalf("create session: %v", err)
 	}
 	return res.GetSession().GetId()
@@ -156,12 +156,12 @@ func (e *policyEnv) getSession(ctx context.Context, id string) (*Result, error) 
 }
 
 // sessionsWithCRM counts the organization's sessions tagged with crmID,
-// read without faults.
+// once the faults are gone.
 func (e *policyEnv) sessionsWithCRM(t *testing.T, crmID string) int {
 	t.Helper()
 	res := new(groundcamv1.ListSessionsResponse)
 	req := &groundcamv1.ListSessionsRequest{CrmId: new(crmID), Limit: new(int32(100))}
-	if _, err := e.client.Call(e.ctx, methodListSessions, req, res); err != nil {
+	if _, err := e.setup.Call(e.ctx, methodListSessions, req, res); err != nil {
 		t.Fatalf("list sessions: %v", err)
 	}
 	return len(res.GetSessions())

@@ -314,7 +314,7 @@ func TestPolicyBadBodies(t *testing.T) {
 			t.Parallel()
 			env := newPolicyEnv(t, policyEnvConfig{policy: fastRetries, maxBody: tc.maxBody})
 			id := env.createSession(t)
-			if tc.rule != (fault.Rule{}) {
+			if tc.maxBody == 0 {
 				rule := tc.rule
 				rule.Method, rule.Path = http.MethodGet, "/v1/sessions/*"
 				env.addFault(t, rule)

@@ -11,9 +11,9 @@
 //     requests go to /v1/.... Every request path is matched both as sent and
 //     with the server's base path removed.
 //   - The contract marks optional-null fields with nullable: true, an OpenAPI
-//     3.0 keyword that has no meaning in OpenAPI 3.1: a plain 3.1 validator
+//     3.0 keyword that has no meaning in OpenAPI 3.1. A plain 3.1 validator
 //     ignores it and rejects the nulls the upstream sends, and
-//     libopenapi-validator v0.16.3 refuses to compile such schemas at all.
+//     libopenapi-validator v0.16.3 rejects such schemas when compiling them.
 //     Before building the validator, Load rewrites the parsed YAML: every
 //     schema with nullable: true also accepts null (its type gets "null"
 //     added, an enum gets a null member, and a schema without a type becomes

@@ -1,5 +1,5 @@
 // Package fault injects faults into any [http.Handler]: latency, injected
-// error answers, connection resets, hanging requests, truncated, malformed
+// error responses, connection resets, hanging requests, truncated, malformed
 // and slowly sent bodies. Rules are added in Go or through a small JSON
 // control API, and matched against each request in the order they were added.
 //
@@ -19,7 +19,7 @@ import (
 	"sync"
 )
 
-// Injector holds the active fault rules. It is safe for concurrent use.
+// Injector contains the active fault rules. It is safe for concurrent use.
 type Injector struct {
 	mu     sync.Mutex
 	rules  []Rule // in the order added

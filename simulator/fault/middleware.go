@@ -46,7 +46,7 @@ func (i *Injector) apply(w http.ResponseWriter, r *http.Request, next http.Handl
 
 	res := &capturedResponse{header: http.Header{}}
 	if rule.Status != 0 {
-		res.answer(rule)
+		res.fill(rule)
 	} else {
 		next.ServeHTTP(res, r)
 	}
@@ -70,7 +70,7 @@ func (i *Injector) pause(ctx context.Context, d time.Duration) bool {
 }
 
 // hang blocks until the client goes away or the injector closes, then aborts
-// the connection or stream without an answer.
+// the connection or stream without a response.
 func (i *Injector) hang(ctx context.Context) {
 	select {
 	case <-ctx.Done():
@@ -79,7 +79,7 @@ func (i *Injector) hang(ctx context.Context) {
 	panic(http.ErrAbortHandler)
 }
 
-// resetConnection closes the connection without answering. On a TCP
+// resetConnection closes the connection without a response. On a TCP
 // connection it sets SO_LINGER to 0, so that the client gets a reset instead
 // of an orderly close. Where the connection cannot be hijacked (HTTP/2), it
 // aborts the stream.
@@ -169,7 +169,7 @@ func bodyAllowed(status int) bool {
 }
 
 // capturedResponse buffers a whole response, from the wrapped handler or
-// from a rule's answer, so that it can be reshaped before sending.
+// from a rule's Status fields, so that it can be reshaped before sending.
 type capturedResponse struct {
 	header      http.Header
 	status      int
@@ -179,9 +179,9 @@ type capturedResponse struct {
 
 var _ http.ResponseWriter = (*capturedResponse)(nil)
 
-// answer fills res with rule's injected answer. A non-empty body without a
+// fill writes rule's injected response into res. A non-empty body without a
 // Content-Type header is sent as application/json, like the real API.
-func (res *capturedResponse) answer(rule Rule) {
+func (res *capturedResponse) fill(rule Rule) {
 	for name, value := range rule.Header {
 		res.header.Set(name, value)
 	}

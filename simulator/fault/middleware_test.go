@@ -21,7 +21,7 @@ func TestNoRulePassesThrough(t *testing.T) {
 		t.Fatal(err)
 	}
 	if res.StatusCode != http.StatusOK || string(body) != backendBody {
-		t.Errorf("got %d %s, want the backend's answer", res.StatusCode, body)
+		t.Errorf("got %d %s, want the backend's response", res.StatusCode, body)
 	}
 }
 
@@ -242,7 +242,7 @@ func TestSlowBody(t *testing.T) {
 		t.Fatal(err)
 	}
 	if res.StatusCode != http.StatusOK || string(body) != backendBody {
-		t.Errorf("got %d %s, want the whole backend answer", res.StatusCode, body)
+		t.Errorf("got %d %s, want the whole backend response", res.StatusCode, body)
 	}
 }
 
@@ -280,7 +280,7 @@ func TestLatencyComposes(t *testing.T) {
 	}
 	res, body, err := s.get(t.Context(), "/v1/tags")
 	if err != nil || res.StatusCode != 200 || string(body) != backendBody {
-		t.Errorf("latency alone: got %v, %v; want the backend's answer", res, err)
+		t.Errorf("latency alone: got %v, %v; want the backend's response", res, err)
 	}
 }
 

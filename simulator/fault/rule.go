@@ -15,9 +15,9 @@ import (
 const DefaultChunkSize = 64
 
 // Rule describes one fault: which requests it matches and what happens to
-// them. The effects compose: Latency delays the request first, then Reset or
-// Hang end it, or the response (the injected Status answer, else the wrapped
-// handler's) is shaped by Truncate, Malformed and SlowBody.
+// them. The effects compose. Latency delays the request first. Then Reset or
+// Hang end it, or Truncate, Malformed and SlowBody shape the response, which
+// is the injected Status response if set, else the wrapped handler's.
 type Rule struct {
 	// ID identifies the rule once added; Add assigns it and ignores any given value.
 	ID string `json:"id,omitempty"`
@@ -32,17 +32,18 @@ type Rule struct {
 	// Latency delays matching requests before any other effect.
 	// Its JSON form is "latencyMs", in milliseconds.
 	Latency time.Duration `json:"-"`
-	// Status answers matching requests with this status instead of calling
-	// the wrapped handler, for example 503, or 429 with a Retry-After header.
+	// Status is the status of the response sent to matching requests instead
+	// of calling the wrapped handler, for example 503, or 429 with a
+	// Retry-After header.
 	Status int `json:"status,omitempty"`
-	// Body is the body of the Status answer.
+	// Body is the body of the Status response.
 	Body string `json:"body,omitempty"`
-	// Header holds the headers of the Status answer.
+	// Header contains the headers of the Status response.
 	Header map[string]string `json:"header,omitempty"`
-	// Reset closes the connection without answering. On HTTP/2, where the
+	// Reset closes the connection without a response. On HTTP/2, where the
 	// connection cannot be taken over, it resets the stream instead.
 	Reset bool `json:"reset,omitempty"`
-	// Hang never answers: the request ends when the client goes away or the
+	// Hang sends no response: the request ends when the client goes away or the
 	// injector closes, and then the connection or stream is aborted.
 	Hang bool `json:"hang,omitempty"`
 	// Truncate sends the response's headers, with the full Content-Length,
@@ -103,7 +104,7 @@ func (r *Rule) validate() error {
 	if err := r.validateMatch(); err != nil {
 		return err
 	}
-	if err := r.validateAnswer(); err != nil {
+	if err := r.validateResponse(); err != nil {
 		return err
 	}
 	return r.validateEffects()
@@ -126,13 +127,13 @@ func (r *Rule) validateMatch() error {
 	return nil
 }
 
-// validateAnswer checks the injected answer's fields.
-func (r *Rule) validateAnswer() error {
+// validateResponse checks the fields of the injected response.
+func (r *Rule) validateResponse() error {
 	if r.Status != 0 && (r.Status < 200 || r.Status > 599) {
 		return fmt.Errorf("invalid status %d: use a status from 200 to 599", r.Status)
 	}
 	if r.Status == 0 && (r.Body != "" || len(r.Header) > 0) {
-		return errors.New("invalid rule: body and header need a status to answer with")
+		return errors.New("invalid rule: body and header need a status for the response")
 	}
 	for name, value := range r.Header {
 		if !httpguts.ValidHeaderFieldName(name) {

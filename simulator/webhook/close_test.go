@@ -12,7 +12,7 @@ import (
 	"github.com/groundcam/groundcam-gateway/simulator/webhook"
 )
 
-// TestCloseLeavesNoGoroutines is not parallel, so that goleak sees only
+// TestCloseLeavesNoGoroutines is not parallel, so that goleak checks only
 // the goroutines of this test.
 func TestCloseLeavesNoGoroutines(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
@@ -58,7 +58,7 @@ func TestCloseLeavesNoGoroutines(t *testing.T) {
 		t.Errorf("failing receiver got %d requests, want 1", n)
 	}
 
-	// The servers are closed here, not in cleanup, so that goleak sees it.
+	// The servers are closed here, not in cleanup, which runs after goleak's check.
 	hanging.unblock()
 	failing.srv.Close()
 	hanging.srv.Close()

@@ -14,7 +14,7 @@ const timeLayout = "2006-01-02T15:04:05.000Z"
 type Target struct {
 	// WebhookID is the endpoint's identifier; the deliveries log is kept per WebhookID.
 	WebhookID string
-	// URL is where the envelope is posted.
+	// URL is the endpoint address that receives the envelope.
 	URL string
 	// Secret is the HMAC-SHA256 key of the X-GroundCam-Signature header.
 	Secret string
@@ -199,7 +199,7 @@ type Page struct {
 // TestResult is the outcome of a webhook.test delivery, as the contract's
 // testWebhook response data.
 type TestResult struct {
-	// Success reports whether the endpoint answered with a 2xx status.
+	// Success reports whether the endpoint responded with a 2xx status.
 	Success bool
 	// HTTPStatus is the endpoint's status, nil when no response came back.
 	HTTPStatus *int

@@ -12,11 +12,12 @@
 //
 // An event gets up to 3 attempts: the initial one, a retry 1 minute after it
 // and a last retry 5 minutes after the second. A 2xx response ends the
-// delivery as delivered. A non-2xx response, a transport error or no response
-// within the attempt timeout (10 s) leaves it failed with a retry scheduled,
-// or exhausted when the attempts are used up or the next one would start
-// more than 15 minutes after the initial attempt. Timestamps and retry timers
-// come from the injected clock, so tests drive retries with a fake clock.
+// delivery as delivered. A failed attempt is a non-2xx response, a transport
+// error, or no response within the attempt timeout (10 s). It leaves the
+// delivery failed with a retry scheduled, or exhausted when the attempts are
+// used up or the next one would start more than 15 minutes after the initial
+// attempt. Timestamps and retry timers come from the injected clock, so tests
+// drive retries with a fake clock.
 package webhook
 
 import (
@@ -33,7 +34,7 @@ import (
 
 // Delivery policy of the contract's retry section.
 const (
-	// DefaultAttemptTimeout is how long an endpoint has to answer one attempt.
+	// DefaultAttemptTimeout is how long an endpoint has to respond to one attempt.
 	DefaultAttemptTimeout = 10 * time.Second
 	// EventMaxAttempts is the attempt budget of a regular event.
 	EventMaxAttempts = 3
@@ -115,7 +116,7 @@ func WithIDs(next func() string) Option {
 	}
 }
 
-// WithAttemptTimeout sets how long an endpoint has to answer one attempt,
+// WithAttemptTimeout sets how long an endpoint has to respond to one attempt,
 // measured on the dispatcher's clock. The default is [DefaultAttemptTimeout];
 // values of 0 or less keep it.
 func WithAttemptTimeout(timeout time.Duration) Option {
@@ -218,6 +219,8 @@ func (d *Dispatcher) Forget(webhookID string) {
 	delete(d.logs, webhookID)
 	log.cancel(errForgotten)
 	for _, rec := range log.records {
+		// An attempt still in flight must not schedule a retry when it ends.
+		rec.dropped = true
 		d.unscheduleLocked(rec)
 	}
 	log.records = nil

@@ -301,7 +301,7 @@ func TestTestWebhook(t *testing.T) {
 }
 
 // checkTestResult compares res with the contract's examples: an HTTP status
-// and a null error when the endpoint answered, else a null status and the
+// and a null error when the endpoint responded, else a null status and the
 // transport error.
 func checkTestResult(t *testing.T, res webhook.TestResult, status int, success bool) {
 	t.Helper()

@@ -1,6 +1,8 @@
 package webhook_test
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
@@ -134,6 +136,13 @@ func TestEncodeErrorRecorded(t *testing.T) {
 		t.Error("lastError is empty, want the encoding error")
 	}
 
+	var nilMap map[string]any
+	empty := d.Send(webhook.Target{WebhookID: "wh2", URL: "https://127.0.0.1:1/"}, "session.created", nilMap)
+	if string(empty.Payload.Data.(json.RawMessage)) != "{}" || empty.Status != webhook.StatusFailed {
+		t.Errorf("nil map data gave %+v, want an empty object and an attempt under way", empty)
+	}
+	d.Forget("wh2")
+
 	res := d.Test(t.Context(), webhook.Target{WebhookID: "wh1", URL: "https://127.0.0.1:1/"}, make(chan int))
 	if res.Success || res.Error == nil {
 		t.Errorf("Test with unencodable data = %+v, want a failure with an error", res)
@@ -201,6 +210,13 @@ func TestForgetAbortsAttempt(t *testing.T) {
 	rcv.awaitRequest(t)
 	d.Forget("wh1")
 	d.Wait() // returns because the attempt was aborted, not timed out
+
+	// The aborted attempt scheduled no retry: the clock has no timer.
+	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+	defer cancel()
+	if err := clock.BlockUntilContext(ctx, 1); err == nil {
+		t.Error("a timer is set after Forget, want none")
+	}
 
 	clock.Advance(time.Hour)
 	d.Wait()

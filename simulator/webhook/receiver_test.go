@@ -25,7 +25,7 @@ type received struct {
 	sigValid bool
 }
 
-// receiver is a TLS webhook endpoint that checks signatures and answers
+// receiver is a TLS webhook endpoint that checks signatures and responds
 // with scripted statuses.
 type receiver struct {
 	srv    *httptest.Server
@@ -33,8 +33,8 @@ type receiver struct {
 
 	mu       sync.Mutex
 	requests []received
-	statuses []int         // answered in order; the last one repeats
-	hang     bool          // never answer until the client goes away
+	statuses []int         // sent in order; the last one repeats
+	hang     bool          // never respond until the client goes away
 	release  chan struct{} // closed by unblock
 	once     sync.Once
 	arrived  chan struct{} // receives one value per request
@@ -45,7 +45,7 @@ func (rcv *receiver) unblock() {
 	rcv.once.Do(func() { close(rcv.release) })
 }
 
-// newReceiver starts a TLS receiver that answers with statuses in order.
+// newReceiver starts a TLS receiver that responds with statuses in order.
 func newReceiver(t *testing.T, statuses ...int) *receiver {
 	t.Helper()
 	rcv := &receiver{
@@ -60,7 +60,7 @@ func newReceiver(t *testing.T, statuses ...int) *receiver {
 	return rcv
 }
 
-// newHangingReceiver starts a TLS receiver that never answers.
+// newHangingReceiver starts a TLS receiver that never responds.
 func newHangingReceiver(t *testing.T) *receiver {
 	t.Helper()
 	rcv := newReceiver(t, http.StatusOK)
@@ -85,7 +85,9 @@ func (rcv *receiver) serve(w http.ResponseWriter, r *http.Request) {
 		case <-r.Context().Done():
 		case <-rcv.release:
 		}
-		return
+		// Drop the connection: a status written now could still reach a
+		// client that is closing its side, and the endpoint never responds.
+		panic(http.ErrAbortHandler)
 	}
 	w.WriteHeader(status)
 }

@@ -62,16 +62,17 @@ func (d *Dispatcher) newRecord(t Target, event string, data any, maxAttempts int
 	return rec
 }
 
-// encodeData encodes an event's data, which must be a JSON object or nil.
+// encodeData encodes an event's data, which must encode to a JSON object.
+// Data that encodes to null, such as nil or a nil map, becomes {}.
 func encodeData(data any) (json.RawMessage, error) {
-	if data == nil {
-		return json.RawMessage("{}"), nil
-	}
 	raw, err := json.Marshal(data)
 	if err != nil {
 		return nil, fmt.Errorf("encode webhook data: %w", err)
 	}
-	if len(raw) == 0 || raw[0] != '{' {
+	if string(raw) == "null" {
+		return json.RawMessage("{}"), nil
+	}
+	if raw[0] != '{' {
 		return nil, fmt.Errorf("encode webhook data: got %T, expected a value that encodes to a JSON object", data)
 	}
 	return raw, nil
