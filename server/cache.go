@@ -2,7 +2,7 @@ package server
 
 import (
 	"context"
-	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -75,7 +75,7 @@ func (c *cachedUpstream) read(
 	var live *upstream.Result
 	result, err := c.cache.Do(ctx, cache.Request{
 		Tenant:    tenant,
-		Procedure: string(method),
+		Procedure: procedureName(method),
 		Key:       key,
 		Policy: cache.Policy{
 			TTL:          time.Duration(policy.GetTtlSeconds()) * time.Second,
@@ -97,7 +97,7 @@ func (c *cachedUpstream) read(
 		return nil, err
 	}
 	if err := proto.Unmarshal(result.Value, res); err != nil {
-		return nil, connect.NewError(connect.CodeInternal, errors.New("decode cached response: "+err.Error()))
+		return nil, connect.NewError(connect.CodeInternal, fmt.Errorf("decode cached response: %w", err))
 	}
 
 	out := &upstream.Result{Status: http.StatusOK, Header: make(http.Header)}
@@ -114,8 +114,17 @@ func (c *cachedUpstream) read(
 	return out, nil
 }
 
+// procedureName returns the Connect procedure of a method, such as
+// "/groundcam.v1.SessionService/GetSession", the name that the cache's
+// metrics carry.
+func procedureName(method protoreflect.FullName) string {
+	return "/" + string(method.Parent()) + "/" + string(method.Name())
+}
+
 // isUpstreamFailure reports errors for which a stale response may be
-// served: the upstream was unavailable, rate limited or too slow.
+// served: the upstream was unavailable (a 5xx answer, an unreadable body,
+// a transport error, an open circuit), rate limited (429 or the gateway's
+// load shedding) or too slow, or the call failed with an internal error.
 func isUpstreamFailure(err error) bool {
 	switch connect.CodeOf(err) {
 	case connect.CodeUnavailable, connect.CodeResourceExhausted, connect.CodeDeadlineExceeded, connect.CodeInternal:

@@ -19,6 +19,7 @@ import (
 	"connectrpc.com/connect"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 
+	"github.com/groundcam/groundcam-gateway/adapters/cache"
 	"github.com/groundcam/groundcam-gateway/adapters/upstream"
 	"github.com/groundcam/groundcam-gateway/gen/groundcam/v1/groundcamv1connect"
 	"github.com/groundcam/groundcam-gateway/server"
@@ -42,8 +43,9 @@ type harness struct {
 	// simURL is the simulator's root URL, without /v1.
 	simURL string
 	keys   []simulator.DemoKey
-	// url is the gateway's root URL.
-	url string
+	// gateway is the server under test and url its root URL.
+	gateway *server.Server
+	url     string
 	// http1 speaks HTTP/1.1 and h2c speaks HTTP/2 with prior knowledge.
 	http1, h2c *http.Client
 	// hooks is the local HTTPS endpoint that webhook URLs point at.
@@ -70,6 +72,11 @@ type harnessOptions struct {
 	policy *upstream.PolicyConfig
 	// sim adds simulator options.
 	sim []simulator.Option
+	// logger replaces the discarding logger of the gateway.
+	logger *slog.Logger
+	// interceptors and cache go into server.Config.
+	interceptors []connect.Interceptor
+	cache        *cache.Cache
 }
 
 // newHarness starts a simulator and a gateway whose default key is the
@@ -99,7 +106,12 @@ func newHarness(t *testing.T, opts harnessOptions) *harness {
 	if err != nil {
 		t.Fatalf("upstream.New: %v", err)
 	}
-	cfg := server.Config{Upstream: up, Logger: discardLogger()}
+	cfg := server.Config{
+		Upstream: up, Logger: discardLogger(), Interceptors: opts.interceptors, Cache: opts.cache,
+	}
+	if opts.logger != nil {
+		cfg.Logger = opts.logger
+	}
 	if !opts.noDefaultKey {
 		cfg.DefaultAPIKey = h.keys[keyAcme].Key
 	}
@@ -108,7 +120,7 @@ func newHarness(t *testing.T, opts harnessOptions) *harness {
 		t.Fatalf("server.New: %v", err)
 	}
 	gw.SetServing(true)
-	h.url = serveH2C(t, gw)
+	h.gateway, h.url = gw, serveH2C(t, gw)
 
 	h.http1 = &http.Client{Transport: &http.Transport{}}
 	var h2 http.Protocols

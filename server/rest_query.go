@@ -2,6 +2,7 @@ package server
 
 import (
 	"errors"
+	"fmt"
 	"net/url"
 	"strings"
 
@@ -46,7 +47,7 @@ func (restQueryParser) Parse(msg proto.Message, values url.Values, filter *utili
 		}
 	}
 	if err := jsonmap.DecodeQuery(kept, msg); err != nil {
-		return queryError(md, err)
+		return queryError(md, kept, err)
 	}
 	return nil
 }
@@ -67,16 +68,29 @@ func queryField(md protoreflect.MessageDescriptor, name string) (protoreflect.Fi
 	return fd, true
 }
 
-// queryError rewrites a query error for an enum parameter in the
-// contract's form, such as "role must be one of: owner, admin, agent,
-// viewer"; other errors keep jsonmap's message, which names the parameter.
-func queryError(md protoreflect.MessageDescriptor, err error) error {
+// queryError rewrites a query error in the upstream's words where they are
+// known: "role must be one of: owner, admin, agent, viewer" for an enum,
+// "includeDisabled must be true or false, got \"maybe\"" for a boolean and
+// "createdAfter must be an ISO 8601 timestamp such as ..." for a time.
+// Other errors keep jsonmap's message, which names the parameter.
+func queryError(md protoreflect.MessageDescriptor, values url.Values, err error) error {
 	var qerr *jsonmap.QueryError
 	if !errors.As(err, &qerr) {
 		return err
 	}
-	if fd, ok := queryField(md, qerr.Param); ok && fd.Enum() != nil && !fd.IsMap() {
+	fd, ok := queryField(md, qerr.Param)
+	if !ok || fd.IsMap() || fd.IsList() {
+		return err
+	}
+	value := values.Get(qerr.Param)
+	switch {
+	case fd.Enum() != nil:
 		return errors.New(enumMessage(qerr.Param, fd.Enum()))
+	case fd.Kind() == protoreflect.BoolKind:
+		return fmt.Errorf("%s must be true or false, got %q", qerr.Param, value)
+	case fd.Message() != nil && fd.Message().FullName() == "google.protobuf.Timestamp":
+		return fmt.Errorf("%s must be an ISO 8601 timestamp such as 2026-03-12T10:30:00.000Z, got %q",
+			qerr.Param, value)
 	}
 	return err
 }

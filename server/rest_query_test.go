@@ -85,9 +85,10 @@ func TestRESTQueryErrors(t *testing.T) {
 		{"/v1/stats?period=year", "period must be one of: day, week, month"},
 		{"/v1/sessions?status=", "status must be one of: pending, active, completed, expired, cancelled"},
 		{"/v1/webhooks/w1/deliveries?status=lost", "status must be one of: delivered, failed, exhausted"},
-		{"/v1/agents?includeDisabled=maybe", `"includeDisabled"`},
+		{"/v1/agents?includeDisabled=maybe", `includeDisabled must be true or false, got "maybe"`},
 		{"/v1/sessions?limit=abc", `"limit"`},
-		{"/v1/sessions?createdAfter=yesterday", `"createdAfter"`},
+		{"/v1/sessions?createdAfter=yesterday",
+			`createdAfter must be an ISO 8601 timestamp such as 2026-03-12T10:30:00.000Z, got "yesterday"`},
 		{"/v1/sessions/abc/screenshots?url_ttl=1.5", `"url_ttl"`},
 		{"/v1/sessions?metadata.=x", `"metadata."`},
 	}

@@ -29,6 +29,9 @@ const (
 	soakMaxRounds   = 2000
 	soakCallTimeout = 3 * time.Second
 	soakFaultEvery  = 150 * time.Millisecond
+	// soakPause is how long a worker waits after a failed call, as a
+	// client backing off would, instead of spinning on fast failures.
+	soakPause = 50 * time.Millisecond
 	// soakHeapSlack is how much more heap may be in use after the soak
 	// than before it, once everything is closed.
 	soakHeapSlack = 8 << 20
@@ -101,7 +104,9 @@ type soakReport struct {
 	recovered                         int
 	reads, readsFailed                int
 	ends, endsFailed                  int
-	failures                          map[connect.Code]int
+	// failures counts failed calls by ErrorInfo reason, or by code when
+	// the error has no ErrorInfo.
+	failures map[string]int
 }
 
 func (r soakReport) String() string {
@@ -118,7 +123,7 @@ func (r soakReport) String() string {
 	for _, name := range names {
 		fmt.Fprintf(&b, "fault %q: %d rules, applied to %d requests\n", name, r.faultsAdded[name], r.faultsApplied[name])
 	}
-	fmt.Fprintf(&b, "failed calls by code: %v", r.failures)
+	fmt.Fprintf(&b, "failed calls by code and reason: %v", r.failures)
 	return b.String()
 }
 
@@ -129,7 +134,7 @@ func runSoak(t *testing.T) soakReport {
 	start := time.Now()
 	g := startFaultGateway(t, faultGatewayConfig{policy: soakPolicy})
 	defer g.close()
-	report := soakReport{failures: map[connect.Code]int{}}
+	report := soakReport{failures: map[string]int{}}
 
 	load, stop := context.WithTimeout(t.Context(), soakLoad)
 	defer stop()
@@ -211,7 +216,7 @@ func runWorkers(g *faultGateway, ctx context.Context, report *soakReport) []soak
 	for worker := range soakWorkers {
 		wg.Go(func() {
 			var local soakReport
-			local.failures = map[connect.Code]int{}
+			local.failures = map[string]int{}
 			var made []soakCreate
 			for round := 0; round < soakMaxRounds && ctx.Err() == nil; round++ {
 				made = append(made, g.soakRound(worker, round, &local))
@@ -240,6 +245,16 @@ func (r *soakReport) add(o soakReport) {
 	}
 }
 
+// fail counts a failed call and pauses the worker.
+func (r *soakReport) fail(err error) {
+	key := connect.CodeOf(err).String()
+	if info, ok := upstream.ErrorInfoOf(err); ok {
+		key += " " + info.GetReason()
+	}
+	r.failures[key]++
+	time.Sleep(soakPause)
+}
+
 // soakRound creates a session with its own idempotency key and, when that
 // worked, reads and ends it.
 func (g *faultGateway) soakRound(worker, round int, report *soakReport) soakCreate {
@@ -250,7 +265,7 @@ func (g *faultGateway) soakRound(worker, round int, report *soakReport) soakCrea
 	report.creates++
 	if c.id, c.err = g.create(c); c.err != nil {
 		report.createsFailed++
-		report.failures[connect.CodeOf(c.err)]++
+		report.fail(c.err)
 		return c
 	}
 	report.createsOK++
@@ -260,13 +275,13 @@ func (g *faultGateway) soakRound(worker, round int, report *soakReport) soakCrea
 	report.reads++
 	if _, err := g.sessions.GetSession(ctx, connect.NewRequest(&groundcamv1.GetSessionRequest{Id: c.id})); err != nil {
 		report.readsFailed++
-		report.failures[connect.CodeOf(err)]++
+		report.fail(err)
 	}
 	report.ends++
 	end := &groundcamv1.EndSessionRequest{Id: c.id, AgentDuration: new(12.5)}
 	if _, err := g.sessions.EndSession(ctx, connect.NewRequest(end)); err != nil {
 		report.endsFailed++
-		report.failures[connect.CodeOf(err)]++
+		report.fail(err)
 	}
 	return c
 }

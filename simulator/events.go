@@ -133,6 +133,7 @@ func expiredEvent(sess *session) map[string]any {
 // updatedEvent returns the session.updated payload with the changed fields.
 func updatedEvent(sess *session, fields []string) map[string]any {
 	data := sessionEvent(sess)
+	delete(data, "agentId")
 	data["updatedFields"] = fields
 	data["notes"] = sess.notes
 	data["sessionTags"] = slices.Clone(emptyIfNil(sess.tags))

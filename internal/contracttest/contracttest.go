@@ -14,10 +14,10 @@
 //     3.0 keyword that has no meaning in OpenAPI 3.1. A plain 3.1 validator
 //     ignores it and rejects the nulls the upstream sends, and
 //     libopenapi-validator v0.16.3 rejects such schemas when compiling them.
-//     Before building the validator, Load rewrites the parsed YAML: every
-//     schema with nullable: true also accepts null (its type gets "null"
-//     added, an enum gets a null member, and a schema without a type becomes
-//     anyOf [schema, null]), and the keyword is removed. The file on disk is
+//     Before building the validator, Load rewrites the parsed YAML so that
+//     every schema with nullable: true also accepts null, and removes the
+//     keyword. The type gets "null" added, an enum gets a null member, and a
+//     schema without a type becomes anyOf [schema, null]. The file on disk is
 //     not changed.
 package contracttest
 
@@ -83,8 +83,9 @@ func (v *Validator) Request(t testing.TB, req *http.Request, body []byte) {
 }
 
 // Operation returns the operationId of the contract operation that method
-// and the concrete path (with or without the /v1 base path) match, for
-// example "getSession" for GET /v1/sessions/Xk9mPq2rT4wZ.
+// and the concrete path match, for example "getSession" for
+// GET /v1/sessions/Xk9mPq2rT4wZ. The path has no query string, and may
+// include the server's /v1 base path or not.
 func (v *Validator) Operation(method, path string) (operationID string, ok bool) {
 	op, ok := v.contract.find(method, path)
 	if !ok {

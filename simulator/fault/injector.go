@@ -6,8 +6,8 @@
 // Put [Injector.Middleware] outermost, directly under the server, because
 // Reset, Hang and Truncate abort the connection or stream, and a wrapping
 // handler that recovers panics or buffers the response would hide that.
-// Mount [Injector.Handler] outside the middleware so that faults never block
-// their own removal.
+// Mount [Injector.Handler] outside the middleware, because a rule whose path
+// matches the control API's would otherwise delay or break its own removal.
 package fault
 
 import (

@@ -47,8 +47,10 @@ type Rule struct {
 	// injector closes, and then the connection or stream is aborted.
 	Hang bool `json:"hang,omitempty"`
 	// Truncate sends the response's headers, with the full Content-Length,
-	// and only the first Truncate body bytes, then closes the connection. A
-	// client then reads io.ErrUnexpectedEOF. Its JSON form is "truncateAfter".
+	// and only the first Truncate body bytes, then aborts the connection. An
+	// HTTP/1 client then reads io.ErrUnexpectedEOF, and an HTTP/2 client a
+	// stream reset. A body no longer than Truncate is sent whole. Its JSON
+	// form is "truncateAfter".
 	Truncate int `json:"truncateAfter,omitempty"`
 	// Malformed replaces the response body with invalid JSON and keeps the
 	// status and the other headers.

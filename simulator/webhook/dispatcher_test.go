@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
@@ -232,9 +231,7 @@ func TestAttemptTimeoutOption(t *testing.T) {
 
 func TestTransportError(t *testing.T) {
 	t.Parallel()
-	closed := httptest.NewServer(http.NotFoundHandler())
-	url := closed.URL
-	closed.Close() // nothing listens on url any more
+	url := closedURL()
 
 	clock := clockwork.NewFakeClockAt(start)
 	d := newDispatcher(t, clock, nil)
@@ -258,9 +255,7 @@ func TestTransportError(t *testing.T) {
 
 func TestTestWebhook(t *testing.T) {
 	t.Parallel()
-	closed := httptest.NewServer(http.NotFoundHandler())
-	unreachable := closed.URL
-	closed.Close()
+	unreachable := closedURL()
 
 	tests := []struct {
 		name        string

@@ -83,7 +83,7 @@ func TestListPaging(t *testing.T) {
 	// fills the log without network traffic.
 	const total = 105
 	for range total {
-		d.Send(webhook.Target{WebhookID: "wh1", URL: "https://127.0.0.1:1/", Secret: "s"}, "session.created", "not an object")
+		d.Send(webhook.Target{WebhookID: "wh1", URL: closedURL(), Secret: "s"}, "session.created", "not an object")
 	}
 
 	tests := []struct {
@@ -128,7 +128,7 @@ func TestListPaging(t *testing.T) {
 func TestEncodeErrorRecorded(t *testing.T) {
 	t.Parallel()
 	d := newDispatcher(t, clockwork.NewFakeClockAt(start), nil)
-	got := d.Send(webhook.Target{WebhookID: "wh1", URL: "https://127.0.0.1:1/"}, "session.created", []int{1})
+	got := d.Send(webhook.Target{WebhookID: "wh1", URL: closedURL()}, "session.created", []int{1})
 	if got.Status != webhook.StatusExhausted || got.Attempts != 0 || got.NextAttemptAt != nil {
 		t.Errorf("got %+v, want exhausted without attempts", got)
 	}
@@ -137,13 +137,13 @@ func TestEncodeErrorRecorded(t *testing.T) {
 	}
 
 	var nilMap map[string]any
-	empty := d.Send(webhook.Target{WebhookID: "wh2", URL: "https://127.0.0.1:1/"}, "session.created", nilMap)
+	empty := d.Send(webhook.Target{WebhookID: "wh2", URL: closedURL()}, "session.created", nilMap)
 	if string(empty.Payload.Data.(json.RawMessage)) != "{}" || empty.Status != webhook.StatusFailed {
 		t.Errorf("nil map data gave %+v, want an empty object and an attempt under way", empty)
 	}
 	d.Forget("wh2")
 
-	res := d.Test(t.Context(), webhook.Target{WebhookID: "wh1", URL: "https://127.0.0.1:1/"}, make(chan int))
+	res := d.Test(t.Context(), webhook.Target{WebhookID: "wh1", URL: closedURL()}, make(chan int))
 	if res.Success || res.Error == nil {
 		t.Errorf("Test with unencodable data = %+v, want a failure with an error", res)
 	}

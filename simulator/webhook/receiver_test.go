@@ -179,3 +179,12 @@ func deref(p *string) string {
 	}
 	return *p
 }
+
+// closedURL returns the URL of a test server that was closed, so nothing
+// listens there any more.
+func closedURL() string {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	url := srv.URL
+	srv.Close()
+	return url
+}

@@ -1,4 +1,4 @@
-// Unit tests of readTarget; they need no gateway.
+// Unit tests of readTarget, which need no gateway.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 

@@ -2,7 +2,7 @@
 
 /** Gateway that the tests call, with an optional API key to send. */
 export interface GatewayTarget {
-  /** Origin such as http://127.0.0.1:8080; a path in the variable is dropped. */
+  /** Origin such as http://127.0.0.1:8080. A path in the variable is dropped. */
   baseUrl: string;
   /** API key for calls that send an explicit Authorization header. */
   apiKey: string | undefined;

@@ -1,4 +1,4 @@
-// The client transports under test, one per protocol and HTTP version.
+// The client transports under test, covering every protocol the gateway serves.
 import { Agent } from "node:http";
 
 import type { Transport } from "@connectrpc/connect";
@@ -39,8 +39,8 @@ function http2(
 
 /**
  * Every protocol the gateway serves on its one port. The Connect protocol
- * runs once with JSON over HTTP/1.1 and once with binary Protobuf over h2c;
- * gRPC needs HTTP/2, which is h2c with prior knowledge on an http URL.
+ * runs once with JSON over HTTP/1.1 and once with binary Protobuf over h2c.
+ * gRPC needs HTTP/2, which on an http URL is h2c with prior knowledge.
  */
 export const transportKinds: TransportKind[] = [
   {
