@@ -42,7 +42,7 @@ func (g *requestGate) wrap(next http.Handler) http.Handler {
 // cache has no hook that reports a caller joining a load.
 //
 // NOTE: this depends on the name of cache.(*Cache).loadShared. A rename
-// makes the test fail here with a message that says so.
+// makes the test fail here with a message that names it.
 func waitForWaiters(t *testing.T, n int) {
 	t.Helper()
 	const frame = "adapters/cache.(*Cache).loadShared("

@@ -35,7 +35,7 @@ var cacheSimStart = time.Date(2026, 3, 12, 15, 30, 0, 0, time.UTC)
 var cacheClockStart = time.Date(2026, 3, 12, 15, 30, 0, 0, time.UTC)
 
 // cacheUpstream is a simulator on a fake clock behind a real HTTP server.
-// Webhook events go to a TLS test server on 127.0.0.1 that answers 200, so
+// Webhook events go to a TLS test server on 127.0.0.1 that replies 200, so
 // no test sends traffic anywhere else.
 type cacheUpstream struct {
 	sim  *simulator.Server
@@ -90,14 +90,14 @@ func (u *cacheUpstream) calls(route string) int {
 	return u.sim.Calls()[route]
 }
 
-// fail makes the simulator answer the next GET of path with status.
+// fail makes the simulator reply to the next GET of path with status.
 func (u *cacheUpstream) fail(t *testing.T, path string, status int) {
 	t.Helper()
 	u.failMethod(t, http.MethodGet, path, status)
 }
 
-// failMethod makes the simulator answer the next request with method and
-// path with status.
+// failMethod makes the simulator reply to the next request with method
+// and path with status.
 func (u *cacheUpstream) failMethod(t *testing.T, method, path string, status int) {
 	t.Helper()
 	rule := fault.Rule{Method: method, Path: path, Times: 1, Status: status}
@@ -124,6 +124,7 @@ func (u *cacheUpstream) send(t *testing.T, key, method, path, body string) map[s
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
 	}
+
 	res, err := u.http.Do(req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, path, err)
@@ -136,6 +137,7 @@ func (u *cacheUpstream) send(t *testing.T, key, method, path, body string) map[s
 	if res.StatusCode >= 300 {
 		t.Fatalf("%s %s: status %d, body %s", method, path, res.StatusCode, raw)
 	}
+
 	var envelope struct {
 		Data map[string]any `json:"data"`
 	}

@@ -9,8 +9,9 @@ import (
 	"github.com/groundcam/groundcam-gateway/adapters/cache"
 )
 
-// invalidationFixture holds the ids of the objects that the invalidation
-// tests change, created on the simulator before the gateway sees them.
+// invalidationFixture contains the ids of the objects that the
+// invalidation tests change. They are created on the simulator directly,
+// before any call through the gateway.
 type invalidationFixture struct {
 	agent       string
 	session     string // a completed session

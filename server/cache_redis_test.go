@@ -64,7 +64,7 @@ func (r *cacheRedis) url() string {
 	return fmt.Sprintf("redis://127.0.0.1:%d/0", r.port)
 }
 
-// start runs redis-server on r.port and waits until it answers PING.
+// start runs redis-server on r.port and waits until it replies to PING.
 func (r *cacheRedis) start() error {
 	cmd := exec.Command("redis-server",
 		"--port", strconv.Itoa(r.port),

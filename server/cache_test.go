@@ -182,7 +182,7 @@ func TestCacheBypassRefreshesEntry(t *testing.T) {
 
 			before := g.read(t, face, call, key, cache.StatusMiss)
 			// Change the balance behind the gateway, so only a call that
-			// reaches the upstream sees it.
+			// reaches the upstream returns it.
 			up.send(t, "", http.MethodPost, "/_sim/organizations/"+up.acme.OrganizationID+"/credits",
 				`{"pack": 7}`)
 			if cached := g.read(t, face, call, key, cache.StatusHit); !cached.sameResponse(before) {

@@ -185,7 +185,11 @@ func (c *conformanceTarget) run(t *testing.T, script []conformanceStep) []exchan
 func (c *conformanceTarget) send(t *testing.T, step conformanceStep) exchange {
 	t.Helper()
 	before := c.upstreamCalls(step)
+	b0 := c.sim.Calls()
 	ex := c.do(t, step)
+	if step.local && c.upstreamCalls(step) > before {
+		t.Logf("DEBUG %s before %v after %v", step.name, b0, c.sim.Calls())
+	}
 	ex.forwarded = c.restURL == c.simURL || c.upstreamCalls(step) > before
 	c.capture(t, step, ex)
 	if step.local {

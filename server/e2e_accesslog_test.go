@@ -21,26 +21,26 @@ import (
 	"github.com/groundcam/groundcam-gateway/server"
 )
 
-// syncBuffer is a bytes.Buffer that the gateway's goroutines may share.
-type syncBuffer struct {
+// accessLogBuffer is a bytes.Buffer that the gateway's goroutines may share.
+type accessLogBuffer struct {
 	mu  sync.Mutex
 	buf bytes.Buffer
 }
 
-func (b *syncBuffer) Write(p []byte) (int, error) {
+func (b *accessLogBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.Write(p)
 }
 
-func (b *syncBuffer) String() string {
+func (b *accessLogBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
 
 // accessLines returns the decoded access log lines in buf.
-func accessLines(t *testing.T, buf *syncBuffer) []map[string]any {
+func accessLines(t *testing.T, buf *accessLogBuffer) []map[string]any {
 	t.Helper()
 	var lines []map[string]any
 	for _, raw := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
@@ -57,7 +57,7 @@ func accessLines(t *testing.T, buf *syncBuffer) []map[string]any {
 
 func TestAccessLog(t *testing.T) {
 	t.Parallel()
-	buf := &syncBuffer{}
+	buf := &accessLogBuffer{}
 	logger := telemetry.NewLogger(buf, slog.LevelInfo)
 	spans := tracetest.NewSpanRecorder()
 	tracing, err := otelconnect.NewInterceptor(

@@ -30,7 +30,7 @@ var fuzzMethods = []string{
 // FuzzRESTRequest sends arbitrary methods, paths under /v1/, query strings
 // and bodies through the gateway's HTTP handler, in front of an upstream
 // stand-in that accepts everything. No input may panic, even one that the
-// handler's recover option would catch, and every error answer must be
+// handler's recover option would catch, and every error response must be
 // the upstream's error envelope. The upstream never fails, so a 500 is a
 // gateway bug.
 func FuzzRESTRequest(f *testing.F) {
@@ -63,7 +63,7 @@ func FuzzRESTRequest(f *testing.F) {
 	})
 }
 
-// checkRESTAnswer checks the status of an answer and, for an error, that
+// checkRESTAnswer checks the status of a response and, for an error, that
 // its body is the upstream's error envelope.
 func checkRESTAnswer(t *testing.T, call string, rec *httptest.ResponseRecorder) {
 	t.Helper()
@@ -74,7 +74,7 @@ func checkRESTAnswer(t *testing.T, call string, rec *httptest.ResponseRecorder) 
 	case status == http.StatusInternalServerError:
 		t.Fatalf("%s: 500 although the upstream never fails: %s", call, rec.Body)
 	case status < 400 || rec.Body.Len() == 0:
-		return // a HEAD answer has no body
+		return // a response to HEAD has no body
 	}
 	var envelope restErrorEnvelope
 	if err := json.Unmarshal(rec.Body.Bytes(), &envelope); err != nil {

@@ -30,8 +30,8 @@ import (
 )
 
 // resilMargin is how far past its deadline a call may return before a
-// test fails. It is generous so that a loaded CI machine does not fail the
-// tests; what matters is that the call does not wait for the upstream.
+// test fails. It is generous so that a loaded CI machine passes too. What
+// matters is that the call does not wait for the upstream.
 const resilMargin = 3 * time.Second
 
 // faultGateway is a simulator and a gateway in front of it, each on its
@@ -56,8 +56,8 @@ type faultGatewayConfig struct {
 }
 
 // startFaultGateway starts a simulator whose rate limit is high enough
-// that only injected faults answer 429, and a gateway whose default key is
-// the demo Pro organization's. The caller must call close.
+// that every 429 comes from an injected fault, and a gateway whose default
+// key is the demo Pro organization's. The caller must call close.
 func startFaultGateway(t *testing.T, cfg faultGatewayConfig) *faultGateway {
 	t.Helper()
 	logger := cfg.logger
@@ -180,7 +180,7 @@ func (g *faultGateway) restGet(t *testing.T, id string) (*http.Response, restErr
 }
 
 // restErrorEnvelope is the upstream's error body, which the REST face
-// answers with.
+// sends for every error.
 type restErrorEnvelope struct {
 	Error struct {
 		Message string `json:"message"`
@@ -368,10 +368,10 @@ func TestResilienceOverload(t *testing.T) {
 	g.addFault(t, fault.Rule{Method: http.MethodGet, Path: "/v1/sessions/*", Hang: true})
 
 	// The first call holds the only slot.
-	held, release := context.WithCancel(t.Context())
+	holding, release := context.WithCancel(t.Context())
 	defer release()
 	results := make(chan error, 3)
-	call := func() { results <- g.getSession(held, id) }
+	call := func() { results <- g.getSession(holding, id) }
 	go call()
 	deadline := time.Now().Add(10 * time.Second)
 	for g.getCalls() != 1 {

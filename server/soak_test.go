@@ -217,13 +217,13 @@ func runWorkers(g *faultGateway, ctx context.Context, report *soakReport) []soak
 		wg.Go(func() {
 			var local soakReport
 			local.failures = map[string]int{}
-			var made []soakCreate
+			var workerCreates []soakCreate
 			for round := 0; round < soakMaxRounds && ctx.Err() == nil; round++ {
-				made = append(made, g.soakRound(worker, round, &local))
+				workerCreates = append(workerCreates, g.soakRound(worker, round, &local))
 			}
 			mu.Lock()
 			defer mu.Unlock()
-			creates = append(creates, made...)
+			creates = append(creates, workerCreates...)
 			report.add(local)
 		})
 	}

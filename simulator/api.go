@@ -39,37 +39,38 @@ func ok(status int, data any) (reply, *apiError) {
 func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	m, _ := r.Context().Value(matchKey{}).(match)
-	status := 0
+	status, code := 0, ""
 	defer func() {
 		if p := recover(); p != nil {
 			s.log.Error("handler panicked", "route", m.key, "panic", fmt.Sprint(p),
 				"stack", string(debug.Stack()))
 			writeError(w, newError(http.StatusInternalServerError, codeInternal,
 				"The simulator failed on this request; see its log"))
-			status = http.StatusInternalServerError
+			status, code = http.StatusInternalServerError, codeInternal
 		}
-		s.log.Debug("request served", "route", m.key, "status", status,
+		s.log.Debug("request served", "route", m.key, "status", status, "error_code", code,
 			"duration_ms", time.Since(start).Milliseconds())
 	}()
 
 	s.Sweep()
-	status = s.dispatch(w, r, m)
+	status, code = s.dispatch(w, r, m)
 }
 
-// dispatch runs the steps of serveAPI and returns the status written.
-func (s *Server) dispatch(w http.ResponseWriter, r *http.Request, m match) int {
+// dispatch runs the steps of serveAPI and returns the status written and
+// the error code, "" on success.
+func (s *Server) dispatch(w http.ResponseWriter, r *http.Request, m match) (int, string) {
 	key, o, authErr := s.authenticate(r)
 	if authErr != nil {
 		s.limiter.unauthenticated(s.clock.Now()).setHeaders(w.Header())
 		writeError(w, authErr)
-		return authErr.status
+		return authErr.status, authErr.code
 	}
 	q := s.limiter.take(key.id, s.clock.Now())
 	q.setHeaders(w.Header())
 	if !q.allowed {
 		e := q.exceeded()
 		writeError(w, e)
-		return e.status
+		return e.status, e.code
 	}
 
 	var rep reply
@@ -85,7 +86,7 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request, m match) int {
 	}
 	if err != nil {
 		writeError(w, err)
-		return err.status
+		return err.status, err.code
 	}
 	for k, vs := range rep.header {
 		w.Header()[k] = vs
@@ -95,7 +96,7 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request, m match) int {
 	} else {
 		writeJSON(w, rep.status, envelope{Data: rep.data})
 	}
-	return rep.status
+	return rep.status, ""
 }
 
 // authenticate checks the bearer API key and returns it with its

@@ -42,7 +42,7 @@ func TestBulkPartial(t *testing.T) {
 		num(summary, "failed") != 3 {
 		t.Errorf("summary %v", summary)
 	}
-	// Bulk sessions use camera mode whatever the item says.
+	// Bulk sessions use camera mode whatever mode the item requests.
 	got := h.do("GET", "/v1/sessions/"+str(third, "id"), h.acme.Key, nil)
 	if str(got.data(), "mode") != "camera" || got.data()["clientEmail"] != nil {
 		t.Errorf("bulk session %s: want camera mode without clientEmail", got.body)

@@ -64,3 +64,56 @@ func TestOffsetClockAdvanceFiresTimers(t *testing.T) {
 		t.Error("Stop of a pending timer returned false")
 	}
 }
+
+func TestOffsetClockResetAndSleep(t *testing.T) {
+	t.Parallel()
+	c := NewOffsetClock()
+	timer := c.NewTimer(time.Hour)
+	if !timer.Reset(2 * time.Hour) {
+		t.Error("Reset of a pending timer returned false")
+	}
+	after := c.After(time.Hour)
+	c.Sleep(time.Millisecond)
+	c.Advance(3 * time.Hour)
+	select {
+	case <-after:
+	case <-time.After(10 * time.Second):
+		t.Fatal("After did not fire")
+	}
+	select {
+	case <-timer.Chan():
+	case <-time.After(10 * time.Second):
+		t.Fatal("reset timer did not fire")
+	}
+	if c.Until(c.Now().Add(time.Minute)) <= 0 {
+		t.Error("Until of a later time is not positive")
+	}
+	ticker := c.NewTicker(time.Millisecond)
+	<-ticker.Chan()
+	ticker.Stop()
+}
+
+func TestBackgroundSweep(t *testing.T) {
+	t.Parallel()
+	rc := newReceiver(t, http.StatusOK)
+	expired := make(chan struct{}, 1)
+	rc.onEvent = func(event string) {
+		if event == "session.expired" {
+			select {
+			case expired <- struct{}{}:
+			default:
+			}
+		}
+	}
+	h := newHarness(t, WithWebhookClient(rc.srv.Client()), WithSweepInterval(time.Second))
+	h.subscribe(rc, "", "session.expired")
+	h.createSession(map[string]any{"ttlMinutes": 5})
+
+	// Only the background sweep runs: no request follows the advance.
+	h.clock.Advance(5 * time.Minute)
+	select {
+	case <-expired:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no session.expired without a request; the background sweep did not run")
+	}
+}

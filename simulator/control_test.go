@@ -251,6 +251,11 @@ func TestFixtureDeterministic(t *testing.T) {
 		t.Errorf("same requests, different ids")
 	}
 
+	// docs/simulator.md lists the keys of the default seed.
+	if got := a.sim.Keys()[0].Key; got != "gc_live_34c15c331bcde7ff0c3b9c56a80d01ea" {
+		t.Errorf("default-seed Acme key %s differs from the documented one", got)
+	}
+
 	c := newHarness(t, WithSeed(7))
 	if c.sim.Keys()[0].Key == a.sim.Keys()[0].Key {
 		t.Errorf("different seeds, same key")

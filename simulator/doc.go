@@ -6,9 +6,9 @@
 // real product (a client joins, an agent admits, a screenshot is taken),
 // moves the clock, and exposes call counters, recorded headers and faults.
 //
-// Every time-driven transition (session expiry, appointment reminders and
-// lobby creation, idempotency expiry, subscription credit resets) reads the
-// injected clock and runs on each request, on each clock advance made
-// through the control API, on [Server.Sweep] and, when enabled, on a
-// background ticker.
+// Every time-driven transition reads the injected clock: session expiry,
+// appointment reminders and lobby creation, idempotency expiry and
+// subscription credit resets. They run on each request, on each clock
+// advance made through the control API, on [Server.Sweep] and, when
+// enabled, on a background ticker.
 package simulator

@@ -96,7 +96,7 @@ func completedEvent(sess *session) map[string]any {
 	data["clientName"] = sess.clientName
 	data["duration"] = sess.duration
 	data["agentDuration"] = sess.agentDuration
-	data["clientDuration"] = sess.clientTime
+	data["clientDuration"] = sess.clientDuration
 	data["closureTypeName"] = sess.closureTypeName
 	data["notes"] = sess.notes
 	data["sessionTags"] = slices.Clone(emptyIfNil(sess.tags))

@@ -18,7 +18,7 @@ type DemoKey struct {
 	Name string `json:"name"`
 	// Key is the secret to send as "Authorization: Bearer <Key>".
 	Key string `json:"key"`
-	// Note says what the key is for.
+	// Note is what the key demonstrates.
 	Note string `json:"note"`
 }
 

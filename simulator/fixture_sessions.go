@@ -4,7 +4,7 @@ import "time"
 
 // seededSession describes one fixture session. Its creation time is a
 // fraction of the time elapsed since midnight UTC, so that the sessions fall
-// in the current day, week and month whatever the clock says; a positive
+// in the current day, week and month whatever the clock's time. A positive
 // ageDays puts the session that many days before midnight instead.
 type seededSession struct {
 	agentRole          int // index into the organization's agents
@@ -143,7 +143,7 @@ func seedSession(st *state, o *org, spec seededSession, now, created, started, e
 		s.clientWaitingAt, s.admittedAt, s.startedAt = ptr(started), ptr(started), ptr(started)
 		s.end("completed", ended)
 		s.agentDuration = ptr(s.durationSeconds() + 20)
-		s.clientTime = ptr(s.durationSeconds())
+		s.clientDuration = ptr(s.durationSeconds())
 	default:
 		s.expiresAt = ended
 		s.updatedAt = ended

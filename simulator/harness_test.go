@@ -89,9 +89,10 @@ func (r result) message() string {
 	return m
 }
 
-// do sends a request with the API key (none when key is ""), a JSON body
-// (none when body is nil; raw bytes when it is a []byte or string) and
-// header name/value pairs, and checks the response against the contract.
+// do sends a request and checks the response against the contract. The
+// key "" sends no Authorization header. A nil body sends none, a []byte or
+// string is sent as is, and anything else is encoded as JSON. Headers are
+// name/value pairs.
 func (h *harness) do(method, path, key string, body any, headers ...string) result {
 	h.t.Helper()
 	return h.doContext(context.Background(), method, path, key, body, headers...)
@@ -145,11 +146,10 @@ func (h *harness) doContext(ctx context.Context, method, path, key string, body 
 	return r
 }
 
-// checkContract validates a /v1 exchange. Statuses the contract does not
-// declare for the operation (such as a 429 on an operation that lists
-// none) and paths outside the contract must still carry the Error shape,
-// and the all-failed bulk 400 must carry the results shape that the
-// operation's description gives.
+// checkContract validates a /v1 exchange. A status that the operation does
+// not declare, such as a 429 where none is listed, and a path outside the
+// contract must still carry the Error shape. The all-failed bulk 400 must
+// carry the results shape that the operation's description gives.
 func (h *harness) checkContract(req *http.Request, res *http.Response, r result) {
 	h.t.Helper()
 	for _, name := range []string{"X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"} {

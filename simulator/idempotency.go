@@ -107,7 +107,7 @@ func (st *idempotencyStore) finish(k idemKey, status int, body []byte, now time.
 	}
 }
 
-// release forgets a reserved key whose request was abandoned.
+// release deletes the reservation of a key whose request was abandoned.
 func (st *idempotencyStore) release(k idemKey) {
 	if rec := st.records[k]; rec != nil && !rec.done {
 		delete(st.records, k)

@@ -34,11 +34,13 @@ type settings struct {
 	clock         clockwork.Clock
 	logger        *slog.Logger
 	webhookClient *http.Client
-	rateLimit     int
-	rateWindow    time.Duration
-	seed          uint64
-	sweepInterval time.Duration
-	createDelay   time.Duration
+	// webhookAnyHost lifts the loopback-only restriction of deliveries.
+	webhookAnyHost bool
+	rateLimit      int
+	rateWindow     time.Duration
+	seed           uint64
+	sweepInterval  time.Duration
+	createDelay    time.Duration
 }
 
 // defaultSettings returns the settings before any option.
@@ -70,6 +72,14 @@ func WithLogger(l *slog.Logger) Option {
 // still use HTTPS.
 func WithWebhookClient(c *http.Client) Option {
 	return optionFunc(func(s *settings) { s.webhookClient = c })
+}
+
+// WithWebhookAnyHost lets webhook deliveries reach any host. By default
+// they only reach localhost and loopback IPs, and a delivery to another
+// host fails like an unreachable endpoint, so that examples such as
+// https://mycrm.com/webhooks never receive traffic from a test.
+func WithWebhookAnyHost() Option {
+	return optionFunc(func(s *settings) { s.webhookAnyHost = true })
 }
 
 // WithRateLimit sets how many requests each API key may send per window.

@@ -70,15 +70,12 @@ func New(opts ...Option) (*Server, error) {
 	}
 	s.st = newFixture(cfg.seed, s.now())
 
-	hookOpts := []webhook.Option{
+	s.hooks = webhook.New(
 		webhook.WithClock(cfg.clock),
 		webhook.WithLogger(cfg.logger),
 		webhook.WithIDs(s.deliveryID),
-	}
-	if cfg.webhookClient != nil {
-		hookOpts = append(hookOpts, webhook.WithHTTPClient(cfg.webhookClient))
-	}
-	s.hooks = webhook.New(hookOpts...)
+		webhook.WithHTTPClient(webhookClient(cfg.webhookClient, cfg.webhookAnyHost)),
+	)
 
 	s.routes = newRouter(apiRoutes())
 	s.api = s.faults.Middleware(http.HandlerFunc(s.serveAPI))
@@ -168,8 +165,9 @@ func (s *Server) deliveryID() string {
 	return string(b)
 }
 
-// Keys returns the demo fixture's API keys: one per organization, a revoked
-// key and a key whose organization no longer exists.
+// Keys returns the demo fixture's API keys in a fixed order: Acme Corp (Pro),
+// Bistro Martin (two credits), Nordlicht GmbH (no SMS, no scheduling), a
+// revoked Acme key, and a key whose organization no longer exists.
 func (s *Server) Keys() []DemoKey {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -201,7 +199,7 @@ func (s *Server) SetRateLimit(limit int, window time.Duration) {
 }
 
 // Reset replaces the state with a fresh fixture at the current time,
-// forgets every webhook's deliveries and clears the rate-limit windows.
+// drops every webhook's deliveries and clears the rate-limit windows.
 // Call counters and fault rules are kept.
 func (s *Server) Reset() {
 	s.mu.Lock()

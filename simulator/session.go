@@ -34,14 +34,14 @@ type session struct {
 	language    string
 	clientToken string
 
-	createdAt, updatedAt, expiresAt     time.Time
-	startedAt, endedAt, admittedAt      *time.Time
-	clientWaitingAt, ratedAt            *time.Time
-	duration, agentDuration, clientTime *float64
-	clientRating                        *float64
-	clientComment, closureTypeName      *string
-	notes                               *string
-	tags                                []string
+	createdAt, updatedAt, expiresAt         time.Time
+	startedAt, endedAt, admittedAt          *time.Time
+	clientWaitingAt, ratedAt                *time.Time
+	duration, agentDuration, clientDuration *float64
+	clientRating                            *float64
+	clientComment, closureTypeName          *string
+	notes                                   *string
+	tags                                    []string
 
 	screenshots   []*screenshot
 	recordings    []*recording
@@ -162,7 +162,7 @@ func (s *session) toJSON() sessionJSON {
 		AdmittedAt:       stampPtr(s.admittedAt),
 		Duration:         s.duration,
 		AgentDuration:    s.agentDuration,
-		ClientDuration:   s.clientTime,
+		ClientDuration:   s.clientDuration,
 		ClientRating:     s.clientRating,
 		ClientComment:    s.clientComment,
 		ClosureTypeName:  s.closureTypeName,

@@ -186,7 +186,7 @@ func (s *Server) endSession(c *call) (reply, *apiError) {
 			sess.agentDuration = agentDuration
 		}
 		if clientDuration != nil {
-			sess.clientTime = clientDuration
+			sess.clientDuration = clientDuration
 		}
 		s.complete(st, o, sess, s.now())
 		return ok(http.StatusOK, sess.toJSON())

@@ -261,9 +261,9 @@ func (s *Server) createSession(c *call) (reply, *apiError) {
 	})
 }
 
-// idempotent runs create under the request's idempotency key: a completed
-// key replays its stored response for 24 hours, a key still in flight gets
-// the 409, and other requests wait the configured create delay before
+// idempotent runs create under the request's idempotency key. A completed
+// key replays its stored response for 24 hours and a key still in flight
+// gets the 409. Other requests wait the configured create delay, then
 // create runs under the state lock.
 func (s *Server) idempotent(
 	c *call,

@@ -118,7 +118,7 @@ type closureType struct {
 type apiKey struct {
 	id, name, secret, orgID string
 	revoked                 bool
-	// note says what the key demonstrates, for the demo key list.
+	// note is what the key demonstrates, shown in the demo key list.
 	note string
 }
 

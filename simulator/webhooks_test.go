@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -25,22 +26,24 @@ type received struct {
 	verified bool
 }
 
-// receiver is a TLS webhook endpoint that answers with status.
+// receiver is a TLS webhook endpoint that responds with a fixed status.
 type receiver struct {
 	srv    *httptest.Server
 	mu     sync.Mutex
 	status int
 	secret string
 	got    []received
+	// onEvent, when set before the first delivery, sees each event type.
+	onEvent func(event string)
 }
 
-// newReceiver starts a TLS endpoint answering status.
+// newReceiver starts a TLS endpoint that responds with status.
 func newReceiver(t *testing.T, status int) *receiver {
 	t.Helper()
 	rc := &receiver{status: status}
 	rc.srv = httptest.NewUnstartedServer(http.HandlerFunc(rc.serve))
 	// Closing the receiver under the dispatcher's open connections logs
-	// handshake errors that say nothing about the test.
+	// handshake errors that are irrelevant to the test.
 	rc.srv.Config.ErrorLog = log.New(io.Discard, "", 0)
 	rc.srv.StartTLS()
 	t.Cleanup(rc.srv.Close)
@@ -65,6 +68,9 @@ func (rc *receiver) serve(w http.ResponseWriter, r *http.Request) {
 		header: r.Header.Clone(), body: body, event: env.Event, data: env.Data,
 		verified: hmac.Equal([]byte(expected), []byte(r.Header.Get("X-GroundCam-Signature"))),
 	})
+	if rc.onEvent != nil {
+		rc.onEvent(env.Event)
+	}
 	w.WriteHeader(rc.status)
 }
 
@@ -320,5 +326,32 @@ func TestWebhookInactiveGetsNothing(t *testing.T) {
 	h.sim.Webhooks().Wait()
 	if n := len(rc.deliveries()); n != 0 {
 		t.Errorf("inactive webhook got %d deliveries", n)
+	}
+}
+
+func TestWebhookLoopbackOnly(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	r := h.do("POST", "/v1/webhooks", h.acme.Key, map[string]any{
+		"url": "https://mycrm.example.com/hooks", "events": []string{"session.created"},
+	})
+	want(t, r, http.StatusCreated, "")
+	r = h.do("POST", "/v1/webhooks/"+str(r.data(), "id")+"/test", h.acme.Key, nil)
+	want(t, r, http.StatusOK, "")
+	if r.data()["success"] != false || r.data()["httpStatus"] != nil ||
+		!strings.Contains(str(r.data(), "error"), "not a loopback address") {
+		t.Errorf("test delivery to a public host: %s", r.body)
+	}
+}
+
+func TestIsLoopbackHost(t *testing.T) {
+	t.Parallel()
+	for host, want := range map[string]bool{
+		"localhost": true, "127.0.0.1": true, "127.8.9.10": true, "::1": true,
+		"mycrm.com": false, "10.0.0.1": false, "192.168.1.1": false, "": false, "localhost.example": false,
+	} {
+		if got := isLoopbackHost(host); got != want {
+			t.Errorf("isLoopbackHost(%q) = %v, want %v", host, got, want)
+		}
 	}
 }

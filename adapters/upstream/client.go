@@ -38,7 +38,8 @@ const idempotencyHeader = "Idempotency-Key"
 // use.
 type Client struct {
 	base      *url.URL
-	basePath  string
+	basePath  string // decoded, without a trailing /v1
+	baseRaw   string // basePath as escaped in the URL
 	http      *http.Client
 	routes    *Routes
 	maxBody   int64
@@ -105,6 +106,7 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 	c := &Client{
 		base:      base,
 		basePath:  strings.TrimSuffix(path, "/v1"),
+		baseRaw:   strings.TrimSuffix(strings.TrimSuffix(base.EscapedPath(), "/"), "/v1"),
 		http:      &http.Client{Transport: http.DefaultTransport},
 		maxBody:   DefaultMaxResponseBytes,
 		logger:    slog.Default(),
@@ -184,8 +186,14 @@ func (c *Client) newCall(route *Route, req proto.Message, key string) (*call, er
 		return nil, err
 	}
 	u := *c.base
-	u.Path = c.basePath + path
-	u.RawPath = ""
+	// Path holds the decoded form and RawPath the escaped one, so that an
+	// id such as "a/b" travels as a%2Fb and is not escaped a second time.
+	decoded, err := url.PathUnescape(path)
+	if err != nil {
+		return nil, connect.NewError(connect.CodeInternal, fmt.Errorf("build path of %s: %w", route.Name(), err))
+	}
+	u.Path = c.basePath + decoded
+	u.RawPath = c.baseRaw + path
 	u.RawQuery = ""
 
 	cl := &call{route: route, header: make(http.Header)}

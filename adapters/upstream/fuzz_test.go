@@ -50,8 +50,8 @@ func FuzzDecodeResponse(f *testing.F) {
 	})
 }
 
-// checkCallError checks the outcome of one call whose upstream answered
-// status with body.
+// checkCallError checks the outcome of one call whose upstream sent status
+// and body.
 func checkCallError(t *testing.T, status int, body []byte, result *Result, err error) {
 	t.Helper()
 	if err == nil {
@@ -91,8 +91,8 @@ func checkRetryAfter(t *testing.T, value string) {
 	}
 }
 
-// cannedUpstream is an http.RoundTripper that answers every request with
-// the same response and never touches the network. It is not safe for
+// cannedUpstream is an http.RoundTripper that returns the same response to
+// every request and never touches the network. It is not safe for
 // concurrent use: a fuzz process runs one input at a time.
 type cannedUpstream struct {
 	status int

@@ -179,8 +179,8 @@ func (p *Policy) onStateChange(_ string, from, to gobreaker.State) {
 }
 
 // Breaker verdicts that [Policy.attempt] reports for an attempt that did
-// not succeed. A neutral attempt, such as one the caller canceled, says
-// nothing about the upstream's health and is left out of the counts.
+// not succeed. A neutral attempt, such as one the caller canceled, is no
+// evidence about the upstream's health and is left out of the counts.
 var (
 	errFailure = errors.New("upstream attempt failed")
 	errNeutral = errors.New("upstream attempt neither failed nor succeeded")
@@ -233,7 +233,8 @@ func (p *Policy) execute(ctx context.Context, c *Client, cl *call) (*response, i
 		}
 		p.recordRetry(ctx, cl, o, attempt, wait)
 		if err := p.sleep(ctx, wait); err != nil {
-			return p.finish(ctx, c, cl, o, attempt)
+			// Only the caller can end the wait: it fits the deadline.
+			return nil, attempt, transportError(ctx, cl.route, err)
 		}
 	}
 }
@@ -294,7 +295,7 @@ func classify(ctx context.Context, cl *call, resp *response, err error, now time
 	switch {
 	case resp.status == http.StatusTooManyRequests:
 		// NOTE: the upstream rate-limits a request before acting on it (the
-		// simulator does; the contract does not say), so any method may be
+		// simulator does, the contract does not state it), so any method may be
 		// repeated once the wait is over. A 429 without a wait, such as
 		// SMS_LIMIT_REACHED, is a quota that lasts hours: not retried.
 		wait, limited := retryAfter(resp.header, now)

@@ -11,6 +11,7 @@
 //	-rate-window     GROUNDCAM_SIM_RATE_WINDOW     rate-limit window (1m)
 //	-sweep-interval  GROUNDCAM_SIM_SWEEP_INTERVAL  background expiry and reminder sweep (1s)
 //	-log-level       GROUNDCAM_SIM_LOG_LEVEL       debug, info, warn or error (info)
+//	-webhook-any-host GROUNDCAM_SIM_WEBHOOK_ANY_HOST deliver webhooks beyond loopback hosts (false)
 package main
 
 import (
@@ -52,6 +53,7 @@ type config struct {
 	rateWindow    time.Duration
 	sweepInterval time.Duration
 	logLevel      slog.Level
+	anyHost       bool
 }
 
 // parseConfig reads flags over environment defaults and reports every
@@ -73,6 +75,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	sweep := fs.String("sweep-interval", envOr("GROUNDCAM_SIM_SWEEP_INTERVAL", "1s"),
 		"interval of the background expiry and reminder sweep; 0 disables it")
 	level := fs.String("log-level", envOr("GROUNDCAM_SIM_LOG_LEVEL", "info"), "debug, info, warn or error")
+	anyHost := fs.String("webhook-any-host", envOr("GROUNDCAM_SIM_WEBHOOK_ANY_HOST", "false"),
+		"deliver webhooks to any host instead of only localhost and loopback IPs")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
 	}
@@ -93,6 +97,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	if cfg.sweepInterval, err = time.ParseDuration(*sweep); err != nil || cfg.sweepInterval < 0 {
 		errs = append(errs, fmt.Errorf("invalid sweep interval %q: use a duration such as 1s, or 0", *sweep))
 	}
+	if cfg.anyHost, err = strconv.ParseBool(*anyHost); err != nil {
+		errs = append(errs, fmt.Errorf("invalid webhook-any-host %q: use true or false", *anyHost))
+	}
 	if err := cfg.logLevel.UnmarshalText([]byte(*level)); err != nil {
 		errs = append(errs, fmt.Errorf("invalid log level %q: use debug, info, warn or error", *level))
 	}
@@ -107,13 +114,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: cfg.logLevel}))
 
-	sim, err := simulator.New(
+	opts := []simulator.Option{
 		simulator.WithClock(simulator.NewOffsetClock()),
 		simulator.WithLogger(logger),
 		simulator.WithSeed(cfg.seed),
 		simulator.WithRateLimit(cfg.rateLimit, cfg.rateWindow),
 		simulator.WithSweepInterval(cfg.sweepInterval),
-	)
+	}
+	if cfg.anyHost {
+		opts = append(opts, simulator.WithWebhookAnyHost())
+	}
+	sim, err := simulator.New(opts...)
 	if err != nil {
 		return fmt.Errorf("create simulator: %w", err)
 	}

@@ -1,0 +1,94 @@
+package bench_test
+
+import (
+	"context"
+	"runtime"
+	"sync/atomic"
+	"testing"
+
+	"github.com/groundcam/groundcam-gateway/bench"
+)
+
+// loopbackClients is the number of concurrent clients of each loopback
+// benchmark: enough to keep both cores of a small machine busy.
+const loopbackClients = 16
+
+// warmupCalls are made before each benchmark's timer starts. The first
+// fills the cache of the cached rungs and the rest open connections.
+const warmupCalls = 32
+
+// BenchmarkLadder calls every case over loopback sockets from
+// loopbackClients goroutines. Its ns/op is the inverse of the throughput
+// and its allocations count both the client's and the server's; req/s is
+// the throughput.
+func BenchmarkLadder(b *testing.B) {
+	l := startLadder(b)
+	clients := bench.NewClients(loopbackClients)
+	b.Cleanup(clients.CloseIdleConnections)
+	parallelism := max(1, (loopbackClients+runtime.GOMAXPROCS(0)-1)/runtime.GOMAXPROCS(0))
+	for _, c := range bench.Ladder(l.sizes) {
+		b.Run(c.Name(), func(b *testing.B) {
+			call, err := bench.NewCaller(c.Protocol, c.Size, l.urls[c.Rung], clients)
+			if err != nil {
+				b.Fatalf("NewCaller: %v", err)
+			}
+			ctx := context.Background()
+			for range warmupCalls {
+				if err := call(ctx); err != nil {
+					b.Fatalf("warm-up call: %v", err)
+				}
+			}
+
+			var failed atomic.Int64
+			var firstErr atomic.Value
+			b.ReportAllocs()
+			b.SetParallelism(parallelism)
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if err := call(ctx); err != nil && failed.Add(1) == 1 {
+						firstErr.Store(err)
+					}
+				}
+			})
+			b.StopTimer()
+			if n := failed.Load(); n > 0 {
+				b.Fatalf("%d of %d calls failed, the first with: %v", n, b.N, firstErr.Load())
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "req/s")
+		})
+	}
+}
+
+// BenchmarkHandler serves every case from memory, one call at a time,
+// without sockets or a client: its ns/op and allocations are the server's
+// alone. The uncached rung and the direct call are left out, because both
+// are dominated by a real upstream round trip.
+func BenchmarkHandler(b *testing.B) {
+	l := startLadder(b)
+	for _, c := range bench.Ladder(l.sizes) {
+		if c.Rung == bench.RungMiss || c.Rung == bench.RungDirect {
+			continue
+		}
+		b.Run(c.Name(), func(b *testing.B) {
+			h := l.servers[c.Rung].Handler
+			req := newMemoryRequest(b, c)
+			w := newMemoryWriter()
+			// The first call fills the cache of the cached rungs.
+			for range 2 {
+				serveMemory(b, h, req, w)
+			}
+
+			b.ReportAllocs()
+			for b.Loop() {
+				req.reset()
+				w.reset()
+				h.ServeHTTP(w, req.r)
+			}
+			b.StopTimer()
+			if w.status != 200 {
+				b.Fatalf("last call answered HTTP %d: %s", w.status, w.body.Bytes())
+			}
+		})
+	}
+}
