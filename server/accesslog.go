@@ -27,7 +27,7 @@ const (
 // accessLogInterceptor writes one JSON line per call: the procedure, the
 // protocol, the RPC code, the duration, the cache status (the X-Cache
 // response header, when the call was cacheable), the upstream's HTTP status
-// and attempts when the upstream answered, and the ErrorInfo reason of a
+// and attempts when the upstream sent a response, and the ErrorInfo reason of a
 // failed call. Error messages, headers and request fields are never logged,
 // because they can carry keys, phone numbers, emails and URLs. Records go
 // through the context, so the logger's handler adds trace_id and span_id
@@ -116,8 +116,8 @@ func levelOf(err error) slog.Level {
 	return slog.LevelInfo
 }
 
-// upstreamRecord holds what the upstream answered to one call. The handler
-// fills it through noteUpstream.
+// upstreamRecord contains the upstream's response status and attempts for
+// one call. The handler fills it through noteUpstream.
 type upstreamRecord struct {
 	mu       sync.Mutex
 	status   int
@@ -143,10 +143,9 @@ var gatewayReasons = map[string]bool{
 	upstream.ReasonOverloaded:      true,
 }
 
-// noteUpstream records the upstream's answer to the call in ctx, for the
-// access log: the status and attempts of a response the upstream sent,
-// nothing for a response served from the cache or an error the gateway
-// raised itself.
+// noteUpstream records, for the access log, the status and attempts of a
+// response the upstream sent for the call in ctx. It records nothing for a
+// response served from the cache or an error the gateway raised itself.
 func noteUpstream(ctx context.Context, result *upstream.Result, err error) {
 	record, ok := ctx.Value(upstreamRecordKey{}).(*upstreamRecord)
 	if !ok {

@@ -61,6 +61,17 @@ func TestCacheFacesShareEntries(t *testing.T) {
 	g.read(t, faceREST, credits, key, cache.StatusMiss)
 	g.read(t, faceConnect, credits, key, cache.StatusHit)
 	checkCalls(t, up, credits, 1)
+
+	// The key is the request message, so the order of query parameters
+	// does not matter.
+	page := callListSessionsLimit(3)
+	page.path = "/v1/sessions?limit=3&status=completed"
+	g.read(t, faceREST, page, key, cache.StatusMiss)
+	page.path = "/v1/sessions?status=completed&limit=3"
+	g.read(t, faceREST, page, key, cache.StatusHit)
+	page.path = "/v1/sessions?status=active&limit=3"
+	g.read(t, faceREST, page, key, cache.StatusMiss)
+	checkCalls(t, up, page, 2)
 }
 
 func TestCacheTenantIsolation(t *testing.T) {

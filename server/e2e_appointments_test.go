@@ -80,7 +80,7 @@ func TestCreateAppointment(t *testing.T) {
 	if got := badRequestFields(t, cerr); !slices.Equal(got, []string{"scheduled_at"}) {
 		t.Errorf("BadRequest fields = %v, want [scheduled_at]", got)
 	}
-	// The simulator answers the same body with the same code and message.
+	// The simulator returns the same code and message for the same body.
 	status, _ := h.simCall(http.MethodPost, "/v1/appointments", keyAcme, map[string]any{
 		"agentId": h.agentID("Lucas Petit"), "clientPhone": "+33612345678", "durationMinutes": 15,
 		"scheduledAt": appointmentTime().Add(2 * time.Minute).Format(time.RFC3339),

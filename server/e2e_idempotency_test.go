@@ -96,7 +96,7 @@ func TestRetriedCreateNeverCreatesTwice(t *testing.T) {
 	}{
 		// The first attempt never reaches the handler.
 		{"503 before the handler", fault.Rule{Status: http.StatusServiceUnavailable}},
-		// The first attempt creates the session, then its answer is cut.
+		// The first attempt creates the session, then its response is cut.
 		{"answer cut after the create", fault.Rule{Truncate: 10}},
 	}
 	for _, tc := range tests {

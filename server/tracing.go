@@ -160,7 +160,7 @@ func keepError(ctx context.Context, err error) error {
 		return err
 	}
 	slot.err = err
-	return redactedError(err)
+	return err
 }
 
 // restore returns the original error when keepError stored one, and err

@@ -11,12 +11,12 @@ import (
 	groundcamv1 "github.com/groundcam/groundcam-gateway/gen/groundcam/v1"
 )
 
-// Request validation rejects, before any upstream call, the requests that
-// break a rule the upstream contract states: E.164 phone numbers, flat
-// metadata of at most 20 keys under 4 KB, the 5/10/15/20-minute durations,
-// page sizes of 1 to 100, url_ttl of 60 to 86400 seconds, 1 to 10 bulk
-// items, appointment times on the 5-minute grid, HTTPS webhook URLs with at
-// least one subscribable event, and the fields each operation requires.
+// Request validation rejects, before the operation is called, the requests
+// that break a rule the upstream contract states. The rules are E.164 phone
+// numbers, flat metadata of at most 20 keys under 4 KB, the 5/10/15/20-minute
+// durations, page sizes of 1 to 100, url_ttl of 60 to 86400 seconds, 1 to 10
+// bulk items, appointment times on the 5-minute grid, HTTPS webhook URLs with
+// at least one subscribable event, and the fields each operation requires.
 //
 // The answer matches the upstream's: a rejected call fails with
 // invalid_argument, an ErrorInfo whose reason and message are the code and
@@ -86,7 +86,7 @@ type violation struct {
 	// field is the path of the bad field in proto names, such as
 	// "client_phone" or "events[1]".
 	field string
-	// description says what the value is and what is accepted.
+	// description names the value and what is accepted.
 	description string
 	// reason and message are the upstream's error code and message for
 	// this rule, such as INVALID_PHONE.
@@ -97,7 +97,8 @@ type violation struct {
 type checker struct {
 	violations []violation
 	// deferred is set when an upstream-only check could fail before the
-	// first violation; the upstream then answers instead of the gateway.
+	// first violation. The request then goes to the upstream, whose
+	// response the caller gets.
 	deferred bool
 }
 

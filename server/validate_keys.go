@@ -25,10 +25,9 @@ var verifyMethod = groundcamv1.File_groundcam_v1_auth_proto.Services().
 // keyVerifier keeps the upstream's precedence of key errors over field
 // errors. The upstream rejects an invalid or revoked key (401), a key whose
 // organization is gone (404) and a key over its rate limit (429) before it
-// reads the request, but the gateway cannot tell such a key from a good
-// one. So before answering invalid_argument the gateway asks the upstream
-// to verify the key and answers with the upstream's error when there is
-// one. Keys found valid are remembered, by hash, for 5 minutes, so a
+// reads the request. The gateway cannot tell such a key from a good one, so
+// before it returns invalid_argument it asks the upstream to verify the key,
+// and returns the upstream's error when there is one. Keys found valid are remembered, by hash, for 5 minutes, so a
 // client that keeps sending bad requests costs at most one upstream call
 // per key in that time. It is safe for concurrent use.
 type keyVerifier struct {
@@ -44,9 +43,9 @@ func newKeyVerifier(up Upstream) *keyVerifier {
 	return &keyVerifier{upstream: up, now: time.Now, valid: make(map[string]time.Time)}
 }
 
-// check returns the upstream's error for the context's key, or nil when
-// the key is valid or the upstream could not tell, for example because it
-// is unreachable. Then the caller's own error stands.
+// check returns the upstream's error for the context's key. It returns nil
+// when the key is valid or the verification failed for another reason, for
+// example an unreachable upstream, so that the validation error is returned.
 func (k *keyVerifier) check(ctx context.Context) error {
 	tenant, ok := upstream.Tenant(ctx)
 	if !ok || k.remembered(tenant) {
@@ -63,7 +62,7 @@ func (k *keyVerifier) check(ctx context.Context) error {
 	return nil
 }
 
-// keyRejected reports an upstream answer about the key itself.
+// keyRejected reports an upstream error about the key itself.
 func keyRejected(err error) bool {
 	info, ok := upstream.ErrorInfoOf(err)
 	if !ok {

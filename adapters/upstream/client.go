@@ -256,8 +256,8 @@ func (r *Route) expand(msg protoreflect.Message) (string, error) {
 
 // boundElsewhere reports fields that travel in the path or a header, never
 // in the body or the query string. Only top-level fields of the request are
-// bound: the encoders also ask about the fields of nested messages, whose
-// numbers say nothing about the request's own fields.
+// bound. The encoders also call it for the fields of nested messages, whose
+// numbers may equal those of the request's own bound fields.
 func (r *Route) boundElsewhere(fd protoreflect.FieldDescriptor) bool {
 	if fd.ContainingMessage().FullName() != r.Method.Input().FullName() {
 		return false

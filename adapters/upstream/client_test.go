@@ -37,15 +37,15 @@ type recordedRequest struct {
 	rawBody               string
 }
 
-// answer is what the test upstream replies.
+// answer is the response of the test upstream.
 type answer struct {
 	status int
 	header http.Header
 	body   string
 }
 
-// testUpstream is a real HTTP server that records requests and replies
-// with a configured answer.
+// testUpstream is a real HTTP server that records requests and sends a
+// configured response.
 type testUpstream struct {
 	server *httptest.Server
 
@@ -81,7 +81,7 @@ func (u *testUpstream) serve(w http.ResponseWriter, r *http.Request) {
 	_, _ = io.WriteString(w, reply.body)
 }
 
-// answer sets the reply of the following requests.
+// answer sets the response to the following requests.
 func (u *testUpstream) answer(status int, body string, header http.Header) {
 	u.mu.Lock()
 	defer u.mu.Unlock()

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -216,7 +217,18 @@ func transportError(ctx context.Context, route *Route, err error) *connect.Error
 			fmt.Sprintf("upstream %s answered HTTP %d but its body could not be read: %v", route.Name(), be.status, be.err))
 	}
 	return NewError(connect.CodeUnavailable, http.StatusBadGateway, ReasonUnavailable,
-		fmt.Sprintf("upstream %s is unreachable: %v", route.Name(), err))
+		fmt.Sprintf("upstream %s is unreachable: %v", route.Name(), withoutURL(err)))
+}
+
+// withoutURL returns the cause of a failed request without the request's
+// URL, which *url.Error quotes and whose query can carry phone numbers and
+// emails from list filters.
+func withoutURL(err error) error {
+	var urlErr *url.Error
+	if errors.As(err, &urlErr) {
+		return urlErr.Err
+	}
+	return err
 }
 
 func invalidResponse(route *Route, resp *response, err error) *connect.Error {

@@ -222,11 +222,11 @@ func TestPolicyRetrySkippedPastDeadline(t *testing.T) {
 	t.Parallel()
 	env := newPolicyEnv(t, policyEnvConfig{policy: fastRetries})
 	id := env.createSession(t)
-	// Each attempt takes 300 ms, so after the first only about 200 ms of
-	// the deadline remain: too little for a second attempt.
+	// Each attempt takes 500 ms, so after the first at most 300 ms of the
+	// deadline remain: too little for a second attempt.
 	env.addFault(t, fault.Rule{Method: http.MethodGet, Path: "/v1/sessions/*",
-		Latency: 300 * time.Millisecond, Status: http.StatusServiceUnavailable})
-	ctx, cancel := context.WithTimeout(env.ctx, 500*time.Millisecond)
+		Latency: 500 * time.Millisecond, Status: http.StatusServiceUnavailable})
+	ctx, cancel := context.WithTimeout(env.ctx, 800*time.Millisecond)
 	defer cancel()
 
 	_, err := env.getSession(ctx, id)

@@ -44,9 +44,10 @@ type config struct {
 	upstreamURL string
 	// apiKey is the default key of calls that carry none. Never log it.
 	apiKey string
-	// redisURL is the shared cache's address; nil when unset. It may
-	// carry a password, so never log it.
-	redisURL *redis.Options
+	// redisURL is the shared response cache's Redis URL, checked with
+	// redis.ParseURL; "" when unset. It may carry a password, so never log
+	// it.
+	redisURL string
 	// drainDelay is how long the gateway keeps serving, reporting
 	// NOT_SERVING, after a stop signal.
 	drainDelay time.Duration
@@ -126,9 +127,9 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (co
 	collect(checkAddr("admin address", envAdminAddr, cfg.adminAddr))
 	collect(checkUpstreamURL(cfg.upstreamURL))
 	collect(checkAPIKey(cfg.apiKey))
+	cfg.redisURL = *redisURL
+	collect(checkRedisURL(cfg.redisURL))
 	var err error
-	cfg.redisURL, err = parseRedisURL(*redisURL)
-	collect(err)
 	cfg.drainDelay, err = parseDuration(envDrainDelay, *drain, true)
 	collect(err)
 	cfg.shutdownTimeout, err = parseDuration(envShutdownTimeout, *shutdown, false)
@@ -148,13 +149,13 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (co
 }
 
 // checkAddr requires a host:port address with a numeric port.
-func checkAddr(what, env, addr string) error {
+func checkAddr(setting, env, addr string) error {
 	_, port, err := net.SplitHostPort(addr)
 	if err != nil {
-		return fmt.Errorf("invalid %s %q (%s): use host:port, such as 127.0.0.1:8080 or :8080", what, addr, env)
+		return fmt.Errorf("invalid %s %q (%s): use host:port, such as 127.0.0.1:8080 or :8080", setting, addr, env)
 	}
 	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
-		return fmt.Errorf("invalid %s %q (%s): the port must be a number from 0 to 65535", what, addr, env)
+		return fmt.Errorf("invalid %s %q (%s): the port must be a number from 0 to 65535", setting, addr, env)
 	}
 	return nil
 }
@@ -187,18 +188,17 @@ func checkAPIKey(key string) error {
 	return nil
 }
 
-// parseRedisURL parses the cache's Redis URL; "" gives nil. The message
-// never shows the URL, which may carry a password.
-func parseRedisURL(raw string) (*redis.Options, error) {
+// checkRedisURL requires a URL that go-redis can parse, or nothing. The
+// message never shows the URL, which may carry a password.
+func checkRedisURL(raw string) error {
 	if raw == "" {
-		return nil, nil
+		return nil
 	}
-	opts, err := redis.ParseURL(raw)
-	if err != nil {
-		return nil, fmt.Errorf("invalid %s: use redis://[:password@]host:port[/db], rediss:// for TLS "+
+	if _, err := redis.ParseURL(raw); err != nil {
+		return fmt.Errorf("invalid %s: use redis://[:password@]host:port[/db], rediss:// for TLS "+
 			"or unix:///path/to/socket (the value is not shown because it may hold a password)", envRedisURL)
 	}
-	return opts, nil
+	return nil
 }
 
 // parseDuration parses a Go duration such as 5s. Zero is allowed only when

@@ -55,8 +55,8 @@ func TestLoadConfigSources(t *testing.T) {
 	if cfg.apiKey != "gc_live_abc" {
 		t.Error("API key not read from the environment")
 	}
-	if cfg.redisURL == nil || cfg.redisURL.Addr != "redis:6379" || cfg.redisURL.DB != 2 || cfg.redisURL.Password != "s3cret" {
-		t.Errorf("redis options = %+v, want redis:6379 db 2 with the password", cfg.redisURL)
+	if cfg.redisURL != "redis://:s3cret@redis:6379/2" {
+		t.Error("Redis URL not read from the environment")
 	}
 	if cfg.drainDelay != 0 || cfg.shutdownTimeout != 30*time.Second || cfg.upstreamTimeout != 2*time.Second {
 		t.Errorf("durations = %v, %v, %v", cfg.drainDelay, cfg.shutdownTimeout, cfg.upstreamTimeout)

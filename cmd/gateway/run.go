@@ -58,10 +58,10 @@ type gateway struct {
 	adLn   net.Listener
 }
 
-// run serves until ctx ends, then drains and stops: health turns
-// NOT_SERVING, the gateway keeps serving for the drain delay, the API
-// server stops accepting and waits up to the shutdown timeout for
-// in-flight calls, then telemetry is flushed and the embedded simulator,
+// run serves until ctx ends, then drains and stops. Health turns
+// NOT_SERVING and the gateway keeps serving for the drain delay. Then the
+// API server stops accepting and waits up to the shutdown timeout for
+// in-flight calls. Last, telemetry is flushed and the embedded simulator,
 // if any, is closed.
 func run(ctx context.Context, cfg config, opts runOptions) error {
 	if opts.clock == nil {

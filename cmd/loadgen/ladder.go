@@ -1,0 +1,232 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"time"
+
+	"github.com/groundcam/groundcam-gateway/bench"
+)
+
+// ladderConfig is the schedule of the "ladder" command.
+type ladderConfig struct {
+	rounds      int
+	clients     int
+	warmup      time.Duration
+	duration    time.Duration
+	rateWorkers int
+	rateRounds  int
+	rateTime    time.Duration
+	rssClients  int
+	rssTime     time.Duration
+	cases       *regexp.Regexp
+	out         string
+}
+
+func parseLadderConfig(args []string, stderr io.Writer) (ladderConfig, error) {
+	fs := flag.NewFlagSet("loadgen ladder", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var cfg ladderConfig
+	fs.IntVar(&cfg.rounds, "rounds", 2, "closed-loop runs of each case, interleaved round by round")
+	fs.IntVar(&cfg.clients, "clients", 16, "concurrent clients of the closed-loop runs")
+	fs.DurationVar(&cfg.warmup, "warmup", 500*time.Millisecond, "unmeasured warm-up of each run")
+	fs.DurationVar(&cfg.duration, "duration", 2*time.Second, "measured time of each closed-loop run")
+	fs.IntVar(&cfg.rateWorkers, "rate-workers", 64, "most concurrent calls of the fixed-rate runs")
+	fs.IntVar(&cfg.rateRounds, "rate-rounds", 2, "fixed-rate runs of each uncached and direct case")
+	fs.DurationVar(&cfg.rateTime, "rate-duration", 3*time.Second, "measured time of each fixed-rate run")
+	fs.IntVar(&cfg.rssClients, "rss-clients", 1000, "concurrent clients of the resident-set run; 0 skips it")
+	fs.DurationVar(&cfg.rssTime, "rss-duration", 3*time.Second, "measured time of the resident-set run")
+	casesPattern := fs.String("cases", "", "regular expression selecting cases by name, such as 'small/L[12]'")
+	fs.StringVar(&cfg.out, "out", "", "file to write the results to as JSON")
+	if err := fs.Parse(args); err != nil {
+		return cfg, err
+	}
+	var errs []error
+	if cfg.rounds < 1 || cfg.rateRounds < 1 {
+		errs = append(errs, errors.New("-rounds and -rate-rounds must be at least 1"))
+	}
+	if cfg.clients < 1 || cfg.rateWorkers < 1 || cfg.rssClients < 0 {
+		errs = append(errs, errors.New("-clients and -rate-workers must be at least 1, -rss-clients at least 0"))
+	}
+	if cfg.duration <= 0 || cfg.rateTime <= 0 || cfg.rssTime <= 0 || cfg.warmup < 0 {
+		errs = append(errs, errors.New("durations must be positive (the warm-up may be 0)"))
+	}
+	var err error
+	if cfg.cases, err = regexp.Compile(*casesPattern); err != nil {
+		errs = append(errs, fmt.Errorf("-cases: %w", err))
+	}
+	return cfg, errors.Join(errs...)
+}
+
+// Report is everything one ladder run measured, as written with -out.
+type Report struct {
+	Started  time.Time `json:"started"`
+	Finished time.Time `json:"finished"`
+	Machine  machine   `json:"machine"`
+	// Closed holds the closed-loop results in ladder order.
+	Closed []Result `json:"closed_loop"`
+	// Fixed holds the fixed-rate results of the uncached and direct cases,
+	// at half the uncached case's closed-loop throughput.
+	Fixed []Result `json:"fixed_rate"`
+	// RSS is the run of the cached rung with many clients, for the server's
+	// resident set.
+	RSS *Result `json:"rss,omitempty"`
+}
+
+// runLadder is the "ladder" command.
+func runLadder(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	cfg, err := parseLadderConfig(args, stderr)
+	if err != nil {
+		return err
+	}
+	sizes, err := bench.Sizes()
+	if err != nil {
+		return err
+	}
+	report := &Report{Started: time.Now().UTC(), Machine: describeMachine()}
+
+	stub, err := startChild(ctx, bench.RungDirect, "")
+	if err != nil {
+		return fmt.Errorf("start upstream stub: %w", err)
+	}
+	defer stub.stop()
+	l := &ladderRun{cfg: cfg, upstream: stub.ready.URL, log: stderr}
+
+	if report.Closed, err = l.closedLoops(ctx, sizes); err != nil {
+		return err
+	}
+	if report.Fixed, err = l.fixedRates(ctx, sizes, report.Closed); err != nil {
+		return err
+	}
+	if report.RSS, err = l.rssRun(ctx, sizes); err != nil {
+		return err
+	}
+	report.Finished = time.Now().UTC()
+	report.Machine.LoadAfter = loadAverage()
+
+	if cfg.out != "" {
+		if err := writeJSON(cfg.out, report); err != nil {
+			return err
+		}
+	}
+	printReport(stdout, report, nil)
+	return nil
+}
+
+// ladderRun runs the ladder's schedule against one upstream stub.
+type ladderRun struct {
+	cfg      ladderConfig
+	upstream string
+	log      io.Writer
+}
+
+// closedLoops runs every selected case cfg.rounds times, round by round,
+// so that a change in the machine's load spreads over all cases.
+func (l *ladderRun) closedLoops(ctx context.Context, sizes []*bench.Size) ([]Result, error) {
+	var cases []bench.Case
+	for _, c := range bench.Ladder(sizes) {
+		if l.cfg.cases.MatchString(c.Name()) {
+			cases = append(cases, c)
+		}
+	}
+	runs := make([][]measurement, len(cases))
+	for round := range l.cfg.rounds {
+		for i, c := range cases {
+			s := spec{c: c, mode: modeClosed, clients: l.cfg.clients, warmup: l.cfg.warmup, duration: l.cfg.duration}
+			m, err := measure(ctx, s, l.upstream)
+			if err != nil {
+				return nil, err
+			}
+			fmt.Fprintf(l.log, "round %d/%d  %-32s %9.0f req/s\n", round+1, l.cfg.rounds, c.Name(), m.throughput())
+			runs[i] = append(runs[i], m)
+		}
+	}
+	results := make([]Result, len(cases))
+	for i, c := range cases {
+		results[i] = aggregate(c, runs[i])
+	}
+	return results, nil
+}
+
+// fixedRates runs the uncached gateway and the direct call of each size at
+// half the uncached gateway's closed-loop throughput, alternating between
+// the two.
+func (l *ladderRun) fixedRates(ctx context.Context, sizes []*bench.Size, closed []Result) ([]Result, error) {
+	var results []Result
+	for _, size := range sizes {
+		miss := findResult(closed, size.Name, bench.RungMiss)
+		if miss == nil {
+			continue
+		}
+		rate := miss.Throughput / 2
+		pair := []bench.Case{
+			{Rung: bench.RungMiss, Protocol: bench.ProtocolConnect, Size: size},
+			{Rung: bench.RungDirect, Protocol: bench.ProtocolREST, Size: size},
+		}
+		runs := make([][]measurement, len(pair))
+		for round := range l.cfg.rateRounds {
+			for i, c := range pair {
+				s := spec{c: c, mode: modeFixed, clients: l.cfg.rateWorkers, rate: rate,
+					warmup: l.cfg.warmup, duration: l.cfg.rateTime}
+				m, err := measure(ctx, s, l.upstream)
+				if err != nil {
+					return nil, err
+				}
+				p := percentiles(m.outcome.latencies)
+				fmt.Fprintf(l.log, "rate %d/%d  %-32s %7.0f req/s  p50 %s  p99 %s\n",
+					round+1, l.cfg.rateRounds, c.Name(), rate, micros(p.P50), micros(p.P99))
+				runs[i] = append(runs[i], m)
+			}
+		}
+		for i, c := range pair {
+			results = append(results, aggregate(c, runs[i]))
+		}
+	}
+	return results, nil
+}
+
+// rssRun serves the large page from the cache to cfg.rssClients clients,
+// each on its own connection, and records the server's peak resident set.
+func (l *ladderRun) rssRun(ctx context.Context, sizes []*bench.Size) (*Result, error) {
+	if l.cfg.rssClients == 0 {
+		return nil, nil
+	}
+	size := sizes[len(sizes)-1]
+	c := bench.Case{Rung: bench.RungHit, Protocol: bench.ProtocolConnect, Size: size}
+	s := spec{c: c, mode: modeClosed, clients: l.cfg.rssClients, warmup: 2 * l.cfg.warmup, duration: l.cfg.rssTime}
+	m, err := measure(ctx, s, l.upstream)
+	if err != nil {
+		return nil, err
+	}
+	r := aggregate(c, []measurement{m})
+	fmt.Fprintf(l.log, "rss       %-32s %9.0f req/s  %d clients  peak RSS %.1f MiB\n",
+		c.Name(), r.Throughput, l.cfg.rssClients, mib(r.PeakRSS))
+	return &r, nil
+}
+
+// findResult returns the result of a size's rung, or nil.
+func findResult(results []Result, size string, rung bench.Rung) *Result {
+	for i := range results {
+		if results[i].Size == size && results[i].Rung == string(rung) {
+			return &results[i]
+		}
+	}
+	return nil
+}
+
+func writeJSON(path string, v any) error {
+	data, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode results: %w", err)
+	}
+	if err := os.WriteFile(path, append(data, '\n'), 0o644); err != nil {
+		return fmt.Errorf("write results: %w", err)
+	}
+	return nil
+}
