@@ -24,14 +24,14 @@ const (
 	logKeyReason         = "error_reason"
 )
 
-// accessLogInterceptor writes one JSON line per call: the procedure, the
-// protocol, the RPC code, the duration, the cache status (the X-Cache
-// response header, when the call was cacheable), the upstream's HTTP status
-// and attempts when the upstream sent a response, and the ErrorInfo reason of a
-// failed call. Error messages, headers and request fields are never logged,
-// because they can carry keys, phone numbers, emails and URLs. Records go
-// through the context, so the logger's handler adds trace_id and span_id
-// when a tracing interceptor runs outside this one.
+// accessLogInterceptor writes one JSON line per call with the procedure,
+// the protocol, the RPC code and the duration. It adds the cache status
+// (the X-Cache response header) of cacheable calls, the upstream's HTTP
+// status and attempts when the upstream sent a response, and the ErrorInfo
+// reason of a failed call. Error messages, headers and request fields are
+// never logged, because they can carry keys, phone numbers, emails and
+// URLs. Records go through the context, so the logger's handler adds
+// trace_id and span_id when a tracing interceptor runs outside this one.
 type accessLogInterceptor struct {
 	logger *slog.Logger
 }
@@ -98,7 +98,12 @@ func (a *accessLogInterceptor) log(
 		attrs = append(attrs, slog.Int(logKeyAttempts, attempts))
 	}
 	if info, ok := upstream.ErrorInfoOf(err); ok {
-		attrs = append(attrs, slog.String(logKeyReason, info.GetReason()))
+		// The reason can be the upstream's error code, read from its body.
+		reason := info.GetReason()
+		if !isPlainReason(reason) {
+			reason = otherReason
+		}
+		attrs = append(attrs, slog.String(logKeyReason, reason))
 	}
 	a.logger.LogAttrs(ctx, levelOf(err), "rpc call", attrs...)
 }

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"testing"
 	"time"
 )
 
@@ -221,4 +222,31 @@ func (n *normalizer) replaceInside(s string) string {
 		s = strings.ReplaceAll(s, id, n.ids[id])
 	}
 	return s
+}
+
+func TestConformanceDiffBodies(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name      string
+		want, got string
+		diffs     int
+	}{
+		{"equal", `{"data":{"a":1,"b":[true,null]}}`, `{"data":{"b":[true,null],"a":1}}`, 0},
+		{"other ids used consistently", `{"data":{"id":"abc123","ref":"see abc123"}}`,
+			`{"data":{"id":"xyz789","ref":"see xyz789"}}`, 0},
+		{"other timestamps in the same layout", `{"t":"2026-03-12T15:30:00.000Z"}`, `{"t":"2026-03-13T15:30:00.000Z"}`, 0},
+		{"timestamp layout changed", `{"t":"2026-03-12T15:30:00.000Z"}`, `{"t":"2026-03-12T15:30:00Z"}`, 1},
+		{"null and absent", `{"data":{"a":null}}`, `{"data":{}}`, 1},
+		{"number and string", `{"n":1}`, `{"n":"1"}`, 1},
+		{"list length", `{"l":[1,2]}`, `{"l":[1]}`, 1},
+		{"extra member", `{"a":1}`, `{"a":1,"b":2}`, 1},
+		{"ids swapped", `{"l":[{"id":"first1"},{"id":"second"},{"ref":"first1"}]}`,
+			`{"l":[{"id":"first1"},{"id":"second"},{"ref":"second"}]}`, 1},
+	}
+	for _, c := range cases {
+		got := diffBodies([]byte(c.want), []byte(c.got), newNormalizer(), newNormalizer())
+		if len(got) != c.diffs {
+			t.Errorf("%s: %d differences %q, want %d", c.name, len(got), got, c.diffs)
+		}
+	}
 }

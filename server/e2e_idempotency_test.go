@@ -128,7 +128,7 @@ func TestRetriedCreateNeverCreatesTwice(t *testing.T) {
 			if n := h.sessionsWithCRM("IDEM-RETRY"); n != 1 {
 				t.Errorf("simulator stores %d sessions, want 1", n)
 			}
-			if id := res.Msg.GetSession().GetId(); h.simGet("/v1/sessions/"+id)["crmId"] != "IDEM-RETRY" {
+			if id := res.Msg.GetSession().GetId(); h.simGet("/v1/sessions/" + id)["crmId"] != "IDEM-RETRY" {
 				t.Errorf("returned session %s is not the stored one", id)
 			}
 		})

@@ -234,7 +234,7 @@ func restRequestHeader(key string) (string, bool) {
 func restResponseHeader(key string) (string, bool) {
 	key = textproto.CanonicalMIMEHeaderKey(key)
 	switch key {
-	case "X-Ratelimit-Limit", "X-Ratelimit-Remaining", "X-Ratelimit-Reset", "Retry-After", "X-Cache":
+	case "X-Ratelimit-Limit", "X-Ratelimit-Remaining", "X-Ratelimit-Reset", "Retry-After", "X-Cache", "Age":
 		return key, true
 	}
 	if strings.HasPrefix(key, "X-Cache-") {

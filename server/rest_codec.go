@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
@@ -14,6 +15,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/groundcam/groundcam-gateway/adapters/jsonmap"
+	groundcamv1 "github.com/groundcam/groundcam-gateway/gen/groundcam/v1"
 )
 
 // restCodec is the REST face's runtime.Marshaler for every media type. It
@@ -132,8 +134,7 @@ func decodeBody(r io.Reader, msg proto.Message) error {
 			message: "Request body is not a valid JSON object: " + reason}
 	}
 	if err := jsonmap.Unmarshal(data, msg); err != nil {
-		return &restError{status: http.StatusBadRequest, code: "INVALID_FIELD",
-			message: bodyFieldMessage(msg.ProtoReflect().Descriptor(), err)}
+		return bodyFieldError(msg.ProtoReflect().Descriptor(), data, err)
 	}
 	return nil
 }
@@ -164,18 +165,61 @@ func notAnObject(data []byte) (reason string, ok bool) {
 	return strings.TrimPrefix(err.Error(), "json: "), false
 }
 
-// bodyFieldMessage describes a field of a JSON object body that does not
-// fit its message. An unknown enum string gets the contract's form, such as
-// "mode must be one of: camera, screen".
-func bodyFieldMessage(md protoreflect.MessageDescriptor, err error) string {
+// bodyFieldError describes a field of a JSON object body that does not fit
+// its message, as the upstream's 400 INVALID_FIELD. An unknown enum string
+// gets the contract's form, such as "mode must be one of: camera, screen",
+// and an unknown webhook event the contract's own error, 400 INVALID_EVENT
+// "Invalid event: session.unknown".
+func bodyFieldError(md protoreflect.MessageDescriptor, data []byte, err error) *restError {
+	e := &restError{status: http.StatusBadRequest, code: "INVALID_FIELD"}
 	var syntaxErr *jsonmap.SyntaxError
 	if !errors.As(err, &syntaxErr) || syntaxErr.Path == "" {
-		return "Request body does not match the operation: " + err.Error()
+		e.message = "Request body does not match the operation: " + err.Error()
+		return e
 	}
-	if fd := fieldAtPath(md, syntaxErr.Path); fd != nil && fd.Enum() != nil {
-		return enumMessage(syntaxErr.Path, fd.Enum())
+	fd := fieldAtPath(md, syntaxErr.Path)
+	switch {
+	case fd == nil || fd.Enum() == nil:
+		e.message = syntaxErr.Path + ": " + syntaxErr.Reason
+	case fd.Enum().FullName() == webhookEventEnum:
+		value, _ := jsonStringAt(data, syntaxErr.Path)
+		e.code, e.message = "INVALID_EVENT", "Invalid event: "+value
+	default:
+		e.message = enumMessage(syntaxErr.Path, fd.Enum())
 	}
-	return syntaxErr.Path + ": " + syntaxErr.Reason
+	return e
+}
+
+// webhookEventEnum is the enum of webhook event types, whose unknown values
+// the contract answers with INVALID_EVENT.
+var webhookEventEnum = groundcamv1.WebhookEventType(0).Descriptor().FullName()
+
+// jsonStringAt returns the string at a jsonmap path such as "events[1]"
+// in a JSON document, or "" when there is none.
+func jsonStringAt(data []byte, path string) (string, bool) {
+	var v any
+	if json.Unmarshal(data, &v) != nil {
+		return "", false
+	}
+	for part := range strings.SplitSeq(path, ".") {
+		name, rest, _ := strings.Cut(part, "[")
+		obj, ok := v.(map[string]any)
+		if !ok {
+			return "", false
+		}
+		v = obj[name]
+		for rest != "" {
+			index, tail, _ := strings.Cut(rest, "]")
+			list, ok := v.([]any)
+			i, err := strconv.Atoi(index)
+			if !ok || err != nil || i < 0 || i >= len(list) {
+				return "", false
+			}
+			v, rest = list[i], strings.TrimPrefix(tail, "[")
+		}
+	}
+	s, ok := v.(string)
+	return s, ok
 }
 
 // fieldAtPath finds the field that a jsonmap path such as
@@ -190,7 +234,23 @@ func fieldAtPath(md protoreflect.MessageDescriptor, path string) protoreflect.Fi
 		if fd = md.Fields().ByJSONName(name); fd == nil {
 			return nil
 		}
+		fd = unwrapField(fd)
 		md = fd.Message()
+	}
+	return fd
+}
+
+// unwrapField returns the inner field of a field whose message is an
+// (unwrap) message with a single field, such as the list of
+// WebhookEventTypeList, which the JSON shows in its place.
+func unwrapField(fd protoreflect.FieldDescriptor) protoreflect.FieldDescriptor {
+	for fd.Message() != nil && !fd.IsList() && !fd.IsMap() {
+		md := fd.Message()
+		unwrap, _ := proto.GetExtension(md.Options(), groundcamv1.E_Unwrap).(bool)
+		if !unwrap || md.Fields().Len() != 1 {
+			break
+		}
+		fd = md.Fields().Get(0)
 	}
 	return fd
 }

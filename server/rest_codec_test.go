@@ -35,13 +35,17 @@ func TestRESTBodyErrors(t *testing.T) {
 			"mode must be one of: camera, screen"},
 		{"unknown enum string in a list item", "/v1/sessions/bulk", `{"sessions":[{"language":"xx"}]}`,
 			"INVALID_FIELD", "sessions[0].language must be one of: fr, en, es, de, it, pt, nl, pl, ru, zh"},
+		{"unknown webhook event", "/v1/webhooks", `{"url":"https://crm.test/h","events":["session.created","x.y"]}`,
+			"INVALID_EVENT", "Invalid event: x.y"},
+		{"unknown webhook event in an update", "/v1/webhooks/w1", `{"events":["nope"]}`,
+			"INVALID_EVENT", "Invalid event: nope"},
 		{"wrong type", "/v1/sessions", `{"clientPhone":5}`, "INVALID_FIELD", "clientPhone: "},
 		{"fraction for an integer", "/v1/appointments", `{"durationMinutes":7.5}`, "INVALID_FIELD",
 			"durationMinutes: "},
 	}
 	for _, c := range cases {
 		method := http.MethodPost
-		if c.path == "/v1/sessions/s1" {
+		if c.path == "/v1/sessions/s1" || c.path == "/v1/webhooks/w1" {
 			method = http.MethodPatch
 		}
 		res, body := h.do(t, method, c.path, c.body, nil)

@@ -124,7 +124,9 @@ func (g *telGateway) newServer(simURL string, opts telOptions) *server.Server {
 	logger := telemetry.NewLogger(g.logs, slog.LevelDebug)
 	tp, mp := g.tel.TracerProvider(), g.tel.MeterProvider()
 
-	transport := telemetry.NewTransport(&http.Transport{}, tp, mp,
+	base := &http.Transport{}
+	t.Cleanup(base.CloseIdleConnections)
+	transport := telemetry.NewTransport(base, tp, mp,
 		telemetry.WithPropagator(g.tel.Propagator()))
 	// The backoff is kept tiny so that a retried call does not wait.
 	policy := upstream.NewPolicy(
@@ -389,7 +391,7 @@ func (g *telGateway) sessionIDs(n int) []string {
 		g.t.Fatalf("build session list request: %v", err)
 	}
 	req.Header.Set("Authorization", "Bearer "+g.key)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := g.http1.Do(req)
 	if err != nil {
 		g.t.Fatalf("list sessions on the simulator: %v", err)
 	}

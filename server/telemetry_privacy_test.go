@@ -131,6 +131,16 @@ func (g *telGateway) sweepFailures() {
 		t.Errorf("UpdateSession after an upstream 500: %v, want the upstream's INTERNAL_ERROR", err)
 	}
 
+	// A 4xx whose code is not an identifier becomes the call's ErrorInfo
+	// reason, which the access log records.
+	g.fail(http.MethodPatch, "/v1/sessions/"+id, http.StatusBadRequest,
+		`{"error":{"message":"invalid notes","code":"NOTES OF `+personalEmail+`"}}`, 1)
+	err = invoke(context.Background(), md,
+		&groundcamv1.UpdateSessionRequest{Id: id, Notes: personalNote()}, newResponse(t, md))
+	if err == nil || !strings.Contains(err.Error(), "invalid notes") {
+		t.Errorf("UpdateSession after an upstream 400: %v, want the upstream's message", err)
+	}
+
 	// Every attempt of the filtered list loses its connection.
 	_, faultErr := g.sim.Faults().Add(fault.Rule{Method: http.MethodGet, Path: "/v1/sessions", Reset: true})
 	if faultErr != nil {

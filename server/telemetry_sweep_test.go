@@ -224,7 +224,7 @@ func personalNote() *groundcamv1.NullableString {
 }
 
 // sweepDay returns the first weekday at least two days ahead, in the
-// simulator's YYYY-MM-DD form, whose working hours have free slots.
+// YYYY-MM-DD form of the available-slots request.
 func sweepDay() string {
 	day := time.Now().UTC().AddDate(0, 0, 2)
 	for day.Weekday() == time.Saturday || day.Weekday() == time.Sunday {

@@ -339,15 +339,15 @@ func TestTelemetryRetryHasResendCount(t *testing.T) {
 	}
 }
 
-// failOnce makes the simulator answer the next request with method and
-// path with status and body.
+// failOnce makes the simulator respond to the next request with method
+// and path with status and body.
 func (g *telGateway) failOnce(method, path string, status int, body string) {
 	g.t.Helper()
 	g.fail(method, path, status, body, 1)
 }
 
-// fail makes the simulator answer the next times requests with method and
-// path with status and body.
+// fail makes the simulator respond to the next times requests with method
+// and path with status and body.
 func (g *telGateway) fail(method, path string, status int, body string, times int) {
 	g.t.Helper()
 	rule := fault.Rule{Method: method, Path: path, Times: times, Status: status, Body: body}
@@ -439,6 +439,48 @@ func TestTelemetryAccessLogCarriesTraceIDs(t *testing.T) {
 		}
 		if got, _ := line["upstream_status"].(float64); got != tt.upstream {
 			t.Errorf("line %d: upstream_status = %v, want %v", i+1, got, tt.upstream)
+		}
+	}
+}
+
+func TestTelemetryRPCAttributesByMethodAndCode(t *testing.T) {
+	t.Parallel()
+	g := newTelGateway(t, telOptions{})
+	id := g.sessionIDs(1)[0]
+	var spans []trace.SpanContext
+	for _, target := range []string{id, id, "ses_missing"} {
+		caller := newCallerContext(t)
+		_ = getSessionConnect()(t, g, target, g.callerHeader(caller))
+		spans = append(spans, caller)
+	}
+
+	method := "rpc.method=" + getSessionSpan
+	want := map[string]uint64{
+		method + ",rpc.response.status_code=OK,rpc.system.name=connectrpc":                                  2,
+		"error.type=NOT_FOUND," + method + ",rpc.response.status_code=NOT_FOUND,rpc.system.name=connectrpc": 1,
+	}
+	got := map[string]uint64{}
+	for _, point := range g.histogramPoints("rpc.server.call.duration") {
+		got[point.Attributes.Encoded(attribute.DefaultEncoder())] += point.Count
+	}
+	for set, count := range want {
+		if got[set] != count {
+			t.Errorf("rpc.server.call.duration{%s} counts %d calls, want %d", set, got[set], count)
+		}
+	}
+	if len(got) != len(want) {
+		t.Errorf("rpc.server.call.duration has attribute sets %v, want %v", got, want)
+	}
+
+	allowed := map[attribute.Key]bool{
+		"rpc.system.name": true, "rpc.method": true, "rpc.response.status_code": true, "error.type": true,
+	}
+	for i, caller := range spans {
+		for _, kv := range g.serverSpan(caller).Attributes() {
+			if !allowed[kv.Key] {
+				t.Errorf("call %d: RPC span has attribute %s=%s, which is not on the allow-list",
+					i+1, kv.Key, kv.Value.Emit())
+			}
 		}
 	}
 }

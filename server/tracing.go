@@ -49,8 +49,14 @@ var tracedAttributes = map[attribute.Key]bool{
 	semconv.HTTPResponseStatusCodeKey: true, // 304 Not Modified only
 }
 
-// maxReasonLength bounds an ErrorInfo reason used as a span status
-// description. The longest reasons of the contract have about 25
+// otherReason is logged in place of an ErrorInfo reason that
+// [isPlainReason] rejects, as the semantic conventions record unknown
+// values.
+const otherReason = "_OTHER"
+
+// maxReasonLength bounds an ErrorInfo reason that is recorded as a span
+// status description or logged. The longest codes of the contract and the
+// gateway, such as INVALID_FILTER_COMBINATION, have fewer than 30
 // characters.
 const maxReasonLength = 64
 
@@ -160,7 +166,7 @@ func keepError(ctx context.Context, err error) error {
 		return err
 	}
 	slot.err = err
-	return err
+	return redactedError(err)
 }
 
 // restore returns the original error when keepError stored one, and err

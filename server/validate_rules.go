@@ -151,6 +151,8 @@ func checkMetadata(c *checker, field string, meta *groundcamv1.Metadata) {
 		})
 	}
 
+	// NOTE: the upstream checks the keys in no fixed order, so when several
+	// values are missing, the key its message names may differ from ours.
 	keys := make([]string, 0, len(fields))
 	for key := range fields {
 		keys = append(keys, key)

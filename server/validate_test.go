@@ -56,6 +56,7 @@ func checkValidationError(t *testing.T, err error, reason, message string, field
 	if cerr.Code() != connect.CodeInvalidArgument {
 		t.Errorf("code = %v, want invalid_argument", cerr.Code())
 	}
+
 	info, ok := upstream.ErrorInfoOf(err)
 	if !ok {
 		t.Fatal("error has no ErrorInfo detail")
@@ -69,6 +70,7 @@ func checkValidationError(t *testing.T, err error, reason, message string, field
 	if got := info.GetMetadata()[upstream.MetaHTTPStatus]; got != "400" {
 		t.Errorf("ErrorInfo http_status = %q, want 400", got)
 	}
+
 	bad := badRequestOf(t, cerr)
 	var got []string
 	for _, v := range bad.GetFieldViolations() {

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 
+	"github.com/redis/go-redis/v9"
 	"go.opentelemetry.io/otel/metric"
 
 	"github.com/groundcam/groundcam-gateway/adapters/cache"
@@ -23,6 +25,8 @@ const cacheMemoryBytes = 64 << 20
 //
 // The Redis store connects on first use, so an unreachable Redis is no
 // error here: the cache serves reads uncached until Redis replies to a ping.
+// With Redis, newCache also sends the Redis client's process-wide log
+// output to logger at debug level.
 func newCache(redisURL string, logger *slog.Logger, mp metric.MeterProvider) (*cache.Cache, error) {
 	store, backend, err := newCacheStore(redisURL)
 	if err != nil {
@@ -45,10 +49,12 @@ func newCache(redisURL string, logger *slog.Logger, mp metric.MeterProvider) (*c
 	if logger == nil {
 		logger = slog.Default()
 	}
-	if backend == "memory" {
+	switch backend {
+	case "memory":
 		logger.Info("response cache in process memory; replicas do not share it",
 			"cache_backend", backend, "cache_max_bytes", cacheMemoryBytes)
-	} else {
+	case "redis":
+		redis.SetLogger(redisLogger{logger: logger})
 		logger.Info("response cache in Redis, shared by the replicas that use the same URL",
 			"cache_backend", backend)
 	}
@@ -70,4 +76,16 @@ func newCacheStore(redisURL string) (cache.Store, string, error) {
 		return nil, "", fmt.Errorf("create response cache (%s): %w", envRedisURL, err)
 	}
 	return store, "redis", nil
+}
+
+// redisLogger sends the Redis client's own messages, such as every failed
+// dial, to the gateway's logger at debug level, in place of its default
+// unstructured lines on stderr. The cache logs each outage once itself.
+type redisLogger struct {
+	logger *slog.Logger
+}
+
+// Printf logs one message of the Redis client.
+func (l redisLogger) Printf(ctx context.Context, format string, args ...any) {
+	l.logger.DebugContext(ctx, "redis client message", "message", fmt.Sprintf(format, args...))
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 
 	"github.com/groundcam/groundcam-gateway/adapters/cache"
@@ -51,8 +52,10 @@ func TestNewCacheMemory(t *testing.T) {
 	}
 }
 
+// TestNewCacheRedisURL is not parallel, because newCache sets the Redis
+// client's process-wide logger.
 func TestNewCacheRedisURL(t *testing.T) {
-	t.Parallel()
+	t.Cleanup(func() { redis.SetLogger(redisLogger{logger: slog.New(slog.DiscardHandler)}) })
 	// A port that nothing listens on: the store connects on first use, so
 	// the cache is created anyway.
 	listener, err := net.Listen("tcp", "127.0.0.1:0")

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
-	"connectrpc.com/otelconnect"
 	"github.com/jonboulle/clockwork"
 
 	"github.com/groundcam/groundcam-gateway/adapters/telemetry"
@@ -107,17 +106,14 @@ func start(ctx context.Context, cfg config, opts runOptions) (_ *gateway, err er
 
 // newServer assembles the handlers with tracing and access logging.
 func (g *gateway) newServer() (*server.Server, error) {
-	traceOpts := []otelconnect.Option{
-		otelconnect.WithTracerProvider(g.tel.TracerProvider()),
-		otelconnect.WithMeterProvider(g.tel.MeterProvider()),
-		otelconnect.WithPropagator(g.tel.Propagator()),
-	}
-	if g.cfg.trustTraceparent {
-		traceOpts = append(traceOpts, otelconnect.WithTrustRemote())
-	}
-	tracing, err := otelconnect.NewInterceptor(traceOpts...)
+	tracing, err := server.NewTracingInterceptor(server.TracingConfig{
+		TracerProvider: g.tel.TracerProvider(),
+		MeterProvider:  g.tel.MeterProvider(),
+		Propagator:     g.tel.Propagator(),
+		TrustRemote:    g.cfg.trustTraceparent,
+	})
 	if err != nil {
-		return nil, fmt.Errorf("create tracing interceptor: %w", err)
+		return nil, err
 	}
 	srv, err := server.New(server.Config{
 		Upstream:      g.target.client,

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -293,5 +294,57 @@ func TestRunFailsOnBusyPort(t *testing.T) {
 	})
 	if err == nil || !strings.Contains(err.Error(), envListenAddr) {
 		t.Errorf("run on a busy port = %v, want an error naming %s", err, envListenAddr)
+	}
+}
+
+func TestRunTraceparentSwitch(t *testing.T) {
+	t.Parallel()
+	const callerTrace = "4bf92f3577b34da6a3ce929d0e0e4736"
+	for _, trust := range []bool{true, false} {
+		t.Run(fmt.Sprintf("trust %v", trust), func(t *testing.T) {
+			t.Parallel()
+			ctx, stop := context.WithCancel(context.Background())
+			defer stop()
+			cfg := testConfig("", "")
+			cfg.drainDelay, cfg.trustTraceparent = 0, trust
+			g := startRun(t, ctx, cfg, clockwork.NewRealClock())
+
+			req, err := http.NewRequest(http.MethodPost,
+				"http://"+g.api.String()+"/groundcam.v1.CreditService/GetCredits", strings.NewReader("{}"))
+			if err != nil {
+				t.Fatalf("build request: %v", err)
+			}
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Traceparent", "00-"+callerTrace+"-00f067aa0ba902b7-01")
+			client := &http.Client{Transport: &http.Transport{}}
+			defer client.CloseIdleConnections()
+			resp, err := client.Do(req)
+			if err != nil {
+				t.Fatalf("GetCredits: %v", err)
+			}
+			resp.Body.Close()
+			stop()
+			if err := g.wait(t); err != nil {
+				t.Errorf("run: %v", err)
+			}
+
+			var line struct {
+				Msg     string `json:"msg"`
+				TraceID string `json:"trace_id"`
+			}
+			for _, raw := range strings.Split(g.logs.String(), "\n") {
+				if strings.Contains(raw, `"rpc call"`) {
+					if err := json.Unmarshal([]byte(raw), &line); err != nil {
+						t.Fatalf("decode %q: %v", raw, err)
+					}
+				}
+			}
+			if line.TraceID == "" {
+				t.Fatalf("no access line with a trace id in:\n%s", g.logs)
+			}
+			if joined := line.TraceID == callerTrace; joined != trust {
+				t.Errorf("call joined the caller's trace = %v, want %v", joined, trust)
+			}
+		})
 	}
 }

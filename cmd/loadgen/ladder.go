@@ -24,6 +24,7 @@ type ladderConfig struct {
 	rateRounds  int
 	rateTime    time.Duration
 	rssClients  int
+	rssWarmup   time.Duration
 	rssTime     time.Duration
 	cases       *regexp.Regexp
 	out         string
@@ -33,15 +34,16 @@ func parseLadderConfig(args []string, stderr io.Writer) (ladderConfig, error) {
 	fs := flag.NewFlagSet("loadgen ladder", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var cfg ladderConfig
-	fs.IntVar(&cfg.rounds, "rounds", 2, "closed-loop runs of each case, interleaved round by round")
+	fs.IntVar(&cfg.rounds, "rounds", 5, "closed-loop runs of each case, interleaved round by round")
 	fs.IntVar(&cfg.clients, "clients", 16, "concurrent clients of the closed-loop runs")
-	fs.DurationVar(&cfg.warmup, "warmup", 500*time.Millisecond, "unmeasured warm-up of each run")
-	fs.DurationVar(&cfg.duration, "duration", 2*time.Second, "measured time of each closed-loop run")
+	fs.DurationVar(&cfg.warmup, "warmup", 200*time.Millisecond, "unmeasured warm-up of each run")
+	fs.DurationVar(&cfg.duration, "duration", time.Second, "measured time of each closed-loop run")
 	fs.IntVar(&cfg.rateWorkers, "rate-workers", 64, "most concurrent calls of the fixed-rate runs")
-	fs.IntVar(&cfg.rateRounds, "rate-rounds", 2, "fixed-rate runs of each uncached and direct case")
-	fs.DurationVar(&cfg.rateTime, "rate-duration", 3*time.Second, "measured time of each fixed-rate run")
+	fs.IntVar(&cfg.rateRounds, "rate-rounds", 3, "fixed-rate runs of each uncached and direct case")
+	fs.DurationVar(&cfg.rateTime, "rate-duration", 2*time.Second, "measured time of each fixed-rate run")
 	fs.IntVar(&cfg.rssClients, "rss-clients", 1000, "concurrent clients of the resident-set run; 0 skips it")
-	fs.DurationVar(&cfg.rssTime, "rss-duration", 3*time.Second, "measured time of the resident-set run")
+	fs.DurationVar(&cfg.rssWarmup, "rss-warmup", time.Second, "unmeasured warm-up of the resident-set runs")
+	fs.DurationVar(&cfg.rssTime, "rss-duration", 3*time.Second, "measured time of each resident-set run")
 	casesPattern := fs.String("cases", "", "regular expression selecting cases by name, such as 'small/L[12]'")
 	fs.StringVar(&cfg.out, "out", "", "file to write the results to as JSON")
 	if err := fs.Parse(args); err != nil {
@@ -54,7 +56,7 @@ func parseLadderConfig(args []string, stderr io.Writer) (ladderConfig, error) {
 	if cfg.clients < 1 || cfg.rateWorkers < 1 || cfg.rssClients < 0 {
 		errs = append(errs, errors.New("-clients and -rate-workers must be at least 1, -rss-clients at least 0"))
 	}
-	if cfg.duration <= 0 || cfg.rateTime <= 0 || cfg.rssTime <= 0 || cfg.warmup < 0 {
+	if cfg.duration <= 0 || cfg.rateTime <= 0 || cfg.rssTime <= 0 || cfg.warmup < 0 || cfg.rssWarmup < 0 {
 		errs = append(errs, errors.New("durations must be positive (the warm-up may be 0)"))
 	}
 	var err error
@@ -74,9 +76,9 @@ type Report struct {
 	// Fixed holds the fixed-rate results of the uncached and direct cases,
 	// at half the uncached case's closed-loop throughput.
 	Fixed []Result `json:"fixed_rate"`
-	// RSS is the run of the cached rung with many clients, for the server's
-	// resident set.
-	RSS *Result `json:"rss,omitempty"`
+	// RSS holds the runs of the cached rung with many clients, one per
+	// size, for the server's resident set.
+	RSS []Result `json:"rss,omitempty"`
 }
 
 // runLadder is the "ladder" command.
@@ -96,7 +98,8 @@ func runLadder(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return fmt.Errorf("start upstream stub: %w", err)
 	}
 	defer stub.stop()
-	l := &ladderRun{cfg: cfg, upstream: stub.ready.URL, log: stderr}
+	l := &ladderRun{cfg: cfg, upstream: stub.ready.URL, log: stderr, servers: make(map[bench.Rung]*child)}
+	defer l.stopServers()
 
 	if report.Closed, err = l.closedLoops(ctx, sizes); err != nil {
 		return err
@@ -104,6 +107,7 @@ func runLadder(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if report.Fixed, err = l.fixedRates(ctx, sizes, report.Closed); err != nil {
 		return err
 	}
+	l.stopServers()
 	if report.RSS, err = l.rssRun(ctx, sizes); err != nil {
 		return err
 	}
@@ -119,15 +123,74 @@ func runLadder(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	return nil
 }
 
-// ladderRun runs the ladder's schedule against one upstream stub.
+// ladderRun runs the ladder's schedule. Each rung has one server process
+// for the whole schedule, so that runs of different cases can alternate
+// quickly and a change in the machine's load spreads over all of them.
 type ladderRun struct {
 	cfg      ladderConfig
 	upstream string
 	log      io.Writer
+	servers  map[bench.Rung]*child
 }
 
-// closedLoops runs every selected case cfg.rounds times, round by round,
-// so that a change in the machine's load spreads over all cases.
+// server returns the rung's server process, started on first use.
+func (l *ladderRun) server(ctx context.Context, rung bench.Rung) (*child, error) {
+	if srv, ok := l.servers[rung]; ok {
+		return srv, nil
+	}
+	var upstreamURL string
+	if rung.NeedsUpstream() {
+		upstreamURL = l.upstream
+	}
+	srv, err := startChild(ctx, rung, upstreamURL)
+	if err != nil {
+		return nil, err
+	}
+	l.servers[rung] = srv
+	return srv, nil
+}
+
+func (l *ladderRun) stopServers() {
+	for rung, srv := range l.servers {
+		srv.stop()
+		delete(l.servers, rung)
+	}
+}
+
+// target is a case ready to be measured again and again.
+type target struct {
+	c       bench.Case
+	srv     *child
+	clients *bench.Clients
+	call    bench.Caller
+	runs    []measurement
+}
+
+// newTargets prepares the cases with clients for conns concurrent calls
+// each. The caller closes the clients' connections.
+func (l *ladderRun) newTargets(ctx context.Context, cases []bench.Case, conns int) ([]*target, error) {
+	targets := make([]*target, 0, len(cases))
+	for _, c := range cases {
+		srv, err := l.server(ctx, c.Rung)
+		if err != nil {
+			return targets, err
+		}
+		t := &target{c: c, srv: srv, clients: bench.NewClients(conns)}
+		targets = append(targets, t)
+		if t.call, err = newCheckedCaller(ctx, c, srv, t.clients); err != nil {
+			return targets, err
+		}
+	}
+	return targets, nil
+}
+
+func closeTargets(targets []*target) {
+	for _, t := range targets {
+		t.clients.CloseIdleConnections()
+	}
+}
+
+// closedLoops runs every selected case cfg.rounds times, round by round.
 func (l *ladderRun) closedLoops(ctx context.Context, sizes []*bench.Size) ([]Result, error) {
 	var cases []bench.Case
 	for _, c := range bench.Ladder(sizes) {
@@ -135,21 +198,25 @@ func (l *ladderRun) closedLoops(ctx context.Context, sizes []*bench.Size) ([]Res
 			cases = append(cases, c)
 		}
 	}
-	runs := make([][]measurement, len(cases))
+	targets, err := l.newTargets(ctx, cases, l.cfg.clients)
+	defer closeTargets(targets)
+	if err != nil {
+		return nil, err
+	}
 	for round := range l.cfg.rounds {
-		for i, c := range cases {
-			s := spec{c: c, mode: modeClosed, clients: l.cfg.clients, warmup: l.cfg.warmup, duration: l.cfg.duration}
-			m, err := measure(ctx, s, l.upstream)
+		for _, t := range targets {
+			s := spec{c: t.c, mode: modeClosed, clients: l.cfg.clients, warmup: l.cfg.warmup, duration: l.cfg.duration}
+			m, err := measureOn(ctx, t.srv, s, t.call)
 			if err != nil {
 				return nil, err
 			}
-			fmt.Fprintf(l.log, "round %d/%d  %-32s %9.0f req/s\n", round+1, l.cfg.rounds, c.Name(), m.throughput())
-			runs[i] = append(runs[i], m)
+			fmt.Fprintf(l.log, "round %d/%d  %-32s %9.0f req/s\n", round+1, l.cfg.rounds, t.c.Name(), m.throughput())
+			t.runs = append(t.runs, m)
 		}
 	}
-	results := make([]Result, len(cases))
-	for i, c := range cases {
-		results[i] = aggregate(c, runs[i])
+	results := make([]Result, len(targets))
+	for i, t := range targets {
+		results[i] = aggregate(t.c, t.runs)
 	}
 	return results, nil
 }
@@ -169,45 +236,64 @@ func (l *ladderRun) fixedRates(ctx context.Context, sizes []*bench.Size, closed 
 			{Rung: bench.RungMiss, Protocol: bench.ProtocolConnect, Size: size},
 			{Rung: bench.RungDirect, Protocol: bench.ProtocolREST, Size: size},
 		}
-		runs := make([][]measurement, len(pair))
+		targets, err := l.newTargets(ctx, pair, l.cfg.rateWorkers)
+		if err != nil {
+			closeTargets(targets)
+			return nil, err
+		}
 		for round := range l.cfg.rateRounds {
-			for i, c := range pair {
-				s := spec{c: c, mode: modeFixed, clients: l.cfg.rateWorkers, rate: rate,
+			for _, t := range targets {
+				s := spec{c: t.c, mode: modeFixed, clients: l.cfg.rateWorkers, rate: rate,
 					warmup: l.cfg.warmup, duration: l.cfg.rateTime}
-				m, err := measure(ctx, s, l.upstream)
+				m, err := measureOn(ctx, t.srv, s, t.call)
 				if err != nil {
+					closeTargets(targets)
 					return nil, err
 				}
 				p := percentiles(m.outcome.latencies)
 				fmt.Fprintf(l.log, "rate %d/%d  %-32s %7.0f req/s  p50 %s  p99 %s\n",
-					round+1, l.cfg.rateRounds, c.Name(), rate, micros(p.P50), micros(p.P99))
-				runs[i] = append(runs[i], m)
+					round+1, l.cfg.rateRounds, t.c.Name(), rate, micros(p.P50), micros(p.P99))
+				t.runs = append(t.runs, m)
 			}
 		}
-		for i, c := range pair {
-			results = append(results, aggregate(c, runs[i]))
+		closeTargets(targets)
+		for _, t := range targets {
+			results = append(results, aggregate(t.c, t.runs))
 		}
 	}
 	return results, nil
 }
 
-// rssRun serves the large page from the cache to cfg.rssClients clients,
-// each on its own connection, and records the server's peak resident set.
-func (l *ladderRun) rssRun(ctx context.Context, sizes []*bench.Size) (*Result, error) {
+// rssRun loads fresh server processes with cfg.rssClients clients and
+// records their peak resident set: the cached gateway with each size over
+// the Connect protocol on HTTP/1.1 (a connection per client) and over gRPC
+// (streams shared on a few HTTP/2 connections), and for reference the raw
+// and bare rungs.
+func (l *ladderRun) rssRun(ctx context.Context, sizes []*bench.Size) ([]Result, error) {
 	if l.cfg.rssClients == 0 {
 		return nil, nil
 	}
-	size := sizes[len(sizes)-1]
-	c := bench.Case{Rung: bench.RungHit, Protocol: bench.ProtocolConnect, Size: size}
-	s := spec{c: c, mode: modeClosed, clients: l.cfg.rssClients, warmup: 2 * l.cfg.warmup, duration: l.cfg.rssTime}
-	m, err := measure(ctx, s, l.upstream)
-	if err != nil {
-		return nil, err
+	small, large := sizes[0], sizes[len(sizes)-1]
+	cases := []bench.Case{
+		{Rung: bench.RungRaw, Protocol: bench.ProtocolRaw, Size: large},
+		{Rung: bench.RungBare, Protocol: bench.ProtocolConnect, Size: large},
+		{Rung: bench.RungHit, Protocol: bench.ProtocolConnect, Size: small},
+		{Rung: bench.RungHit, Protocol: bench.ProtocolConnect, Size: large},
+		{Rung: bench.RungHit, Protocol: bench.ProtocolGRPC, Size: large},
 	}
-	r := aggregate(c, []measurement{m})
-	fmt.Fprintf(l.log, "rss       %-32s %9.0f req/s  %d clients  peak RSS %.1f MiB\n",
-		c.Name(), r.Throughput, l.cfg.rssClients, mib(r.PeakRSS))
-	return &r, nil
+	var results []Result
+	for _, c := range cases {
+		s := spec{c: c, mode: modeClosed, clients: l.cfg.rssClients, warmup: l.cfg.rssWarmup, duration: l.cfg.rssTime}
+		m, err := measure(ctx, s, l.upstream)
+		if err != nil {
+			return nil, err
+		}
+		r := aggregate(c, []measurement{m})
+		fmt.Fprintf(l.log, "rss       %-32s %9.0f req/s  %d clients  peak RSS %.1f MiB\n",
+			c.Name(), r.Throughput, l.cfg.rssClients, mib(r.PeakRSS))
+		results = append(results, r)
+	}
+	return results, nil
 }
 
 // findResult returns the result of a size's rung, or nil.

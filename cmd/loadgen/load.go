@@ -102,11 +102,12 @@ func measureWindow(ctx context.Context, warmup, duration time.Duration, w window
 }
 
 // fixedRate sends rate calls per second on a fixed schedule for warmup
-// and then for duration, from up to workers concurrent calls. Each call's
-// latency counts from its scheduled start, so a call delayed by a slow
-// predecessor is charged for the wait: the measure does not omit the
-// calls that a stalled server would have received (coordinated
-// omission).
+// and then for duration, from up to workers concurrent calls. A call that
+// starts late because every worker was busy counts its latency from its
+// scheduled start, so the wait behind slow calls is charged to the server
+// and the calls that a stalled server would have received are not omitted
+// (coordinated omission). A call whose worker was idle counts from its
+// actual start, because its lateness is only the timer's wake-up delay.
 func fixedRate(ctx context.Context, call bench.Caller, rate float64, workers int, warmup, duration time.Duration, w window) outcome {
 	interval := time.Duration(float64(time.Second) / rate)
 	var next atomic.Int64
@@ -120,13 +121,20 @@ func fixedRate(ctx context.Context, call bench.Caller, rate float64, workers int
 		wg.Go(func() {
 			for !stopped.Load() && ctx.Err() == nil {
 				scheduled := begin.Add(time.Duration(next.Add(1)-1) * interval)
+				slept := false
 				if wait := time.Until(scheduled); wait > 0 {
 					time.Sleep(wait)
+					slept = true
 				}
 				if stopped.Load() {
 					return
 				}
 				start := time.Now()
+				if slept {
+					// The worker was idle at the scheduled time, so a late
+					// wake-up is the timer's, not a backlog's.
+					scheduled = start
+				}
 				err := call(ctx)
 				done := time.Now()
 				if measuring.Load() {

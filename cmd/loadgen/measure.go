@@ -31,8 +31,8 @@ type measurement struct {
 	spec    spec
 	outcome outcome
 	// before and after are the server's counters as the window opened and
-	// closed; final is read once the run ended.
-	before, after, final serverStats
+	// closed.
+	before, after serverStats
 }
 
 // throughput returns the completed calls per second in the window.
@@ -69,15 +69,28 @@ func measure(ctx context.Context, s spec, upstreamURL string) (measurement, erro
 
 	clients := bench.NewClients(s.clients)
 	defer clients.CloseIdleConnections()
-	call, err := bench.NewCaller(s.c.Protocol, s.c.Size, srv.ready.URL, clients)
+	call, err := newCheckedCaller(ctx, s.c, srv, clients)
 	if err != nil {
 		return measurement{}, err
 	}
-	// One call first, so a server that cannot answer fails the run at once.
-	if err := call(ctx); err != nil {
-		return measurement{}, fmt.Errorf("%s: first call: %w", s.c.Name(), err)
-	}
+	return measureOn(ctx, srv, s, call)
+}
 
+// newCheckedCaller returns the case's call to srv after one successful
+// call, so that a server that cannot answer fails the run at once.
+func newCheckedCaller(ctx context.Context, c bench.Case, srv *child, clients *bench.Clients) (bench.Caller, error) {
+	call, err := bench.NewCaller(c.Protocol, c.Size, srv.ready.URL, clients)
+	if err != nil {
+		return nil, err
+	}
+	if err := call(ctx); err != nil {
+		return nil, fmt.Errorf("%s: first call: %w", c.Name(), err)
+	}
+	return call, nil
+}
+
+// measureOn runs the load of s with call against the running server srv.
+func measureOn(ctx context.Context, srv *child, s spec, call bench.Caller) (measurement, error) {
 	m := measurement{spec: s}
 	var statsErr error
 	w := window{
@@ -97,9 +110,6 @@ func measure(ctx context.Context, s spec, upstreamURL string) (measurement, erro
 	}
 	if statsErr != nil {
 		return measurement{}, fmt.Errorf("%s: %w", s.c.Name(), statsErr)
-	}
-	if m.final, err = srv.stats(ctx); err != nil {
-		return measurement{}, fmt.Errorf("%s: %w", s.c.Name(), err)
 	}
 	if m.outcome.calls == 0 {
 		return measurement{}, fmt.Errorf("%s: %w", s.c.Name(), errNoCalls)

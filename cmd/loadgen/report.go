@@ -27,9 +27,14 @@ func printReport(w io.Writer, r *Report, gb *goBench) {
 		}
 	}
 	printFixed(w, r)
-	if r.RSS != nil {
-		fmt.Fprintf(w, "resident set: %s with %d clients, %.0f req/s, %d errors: server peak RSS %.1f MiB\n\n",
-			r.RSS.Case, r.RSS.Clients, r.RSS.Throughput, r.RSS.Errors, mib(r.RSS.PeakRSS))
+	for _, res := range r.RSS {
+		fmt.Fprintf(w, "resident set: %s with %d clients, %.0f req/s, p99 %s, %d errors: server peak RSS %.1f MiB"+
+			" (at the end: heap in use %.1f MiB, stacks %.1f MiB, from the OS %.1f MiB, %d goroutines)\n",
+			res.Case, res.Clients, res.Throughput, micros(res.Latency.P99), res.Errors, mib(res.PeakRSS),
+			mib(res.Memory.HeapInuse), mib(res.Memory.StackInuse), mib(res.Memory.Sys), res.Memory.Goroutines)
+	}
+	if len(r.RSS) > 0 {
+		fmt.Fprintln(w)
 	}
 	printTargets(w, r, gb)
 }

@@ -36,6 +36,9 @@ type Result struct {
 	ServerCPU    time.Duration `json:"server_cpu_per_call_ns"`
 	// PeakRSS is the largest VmHWM of the runs' server processes.
 	PeakRSS uint64 `json:"server_peak_rss_bytes"`
+	// Memory holds the last run's server counters as its window closed,
+	// which tell heap from stacks in the resident set.
+	Memory serverStats `json:"server_memory"`
 }
 
 // aggregate combines the runs of one case and mode.
@@ -64,7 +67,8 @@ func aggregate(c bench.Case, runs []measurement) Result {
 		service = append(service, m.outcome.service...)
 		a, b, c := m.perCall()
 		allocs, bytes, cpu = append(allocs, a), append(bytes, b), append(cpu, float64(c))
-		r.PeakRSS = max(r.PeakRSS, m.final.PeakRSS)
+		r.PeakRSS = max(r.PeakRSS, m.after.PeakRSS)
+		r.Memory = m.after
 	}
 	r.Throughput = median(r.RoundThroughput)
 	r.Latency = percentiles(latencies)

@@ -24,6 +24,11 @@ type serverStats struct {
 	Mallocs    uint64 `json:"mallocs"`
 	TotalAlloc uint64 `json:"total_alloc_bytes"`
 	NumGC      uint32 `json:"num_gc"`
+	// HeapInuse, StackInuse and Sys are runtime.MemStats' bytes in heap
+	// spans in use, in goroutine stacks, and obtained from the system.
+	HeapInuse  uint64 `json:"heap_inuse_bytes"`
+	StackInuse uint64 `json:"stack_inuse_bytes"`
+	Sys        uint64 `json:"sys_bytes"`
 	// PeakRSS is VmHWM from /proc/self/status: the largest resident set
 	// the process has had, in bytes.
 	PeakRSS uint64 `json:"peak_rss_bytes"`
@@ -118,6 +123,9 @@ func readStats() (serverStats, error) {
 		Mallocs:    ms.Mallocs,
 		TotalAlloc: ms.TotalAlloc,
 		NumGC:      ms.NumGC,
+		HeapInuse:  ms.HeapInuse,
+		StackInuse: ms.StackInuse,
+		Sys:        ms.Sys,
 		PeakRSS:    peak,
 		RSS:        rss,
 		CPU:        time.Duration(usage.Utime.Nano() + usage.Stime.Nano()),
