@@ -4,7 +4,9 @@ import (
 	"context"
 	"runtime"
 	"sync/atomic"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/groundcam/groundcam-gateway/bench"
 )
@@ -19,8 +21,10 @@ const warmupCalls = 32
 
 // BenchmarkLadder calls every case over loopback sockets from
 // loopbackClients goroutines. Its ns/op is the inverse of the throughput
-// and its allocations count both the client's and the server's; req/s is
-// the throughput.
+// (req/s), and its allocations and cpu-ns/op (the process's user and
+// system CPU time per call) count both the client's and the server's.
+// CPU time per call varies less than throughput when other processes
+// compete for the machine.
 func BenchmarkLadder(b *testing.B) {
 	l := startLadder(b)
 	clients := bench.NewClients(loopbackClients)
@@ -43,6 +47,7 @@ func BenchmarkLadder(b *testing.B) {
 			var firstErr atomic.Value
 			b.ReportAllocs()
 			b.SetParallelism(parallelism)
+			cpu := processCPU(b)
 			b.ResetTimer()
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
@@ -52,17 +57,19 @@ func BenchmarkLadder(b *testing.B) {
 				}
 			})
 			b.StopTimer()
+			cpu = processCPU(b) - cpu
 			if n := failed.Load(); n > 0 {
 				b.Fatalf("%d of %d calls failed, the first with: %v", n, b.N, firstErr.Load())
 			}
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "req/s")
+			b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/op")
 		})
 	}
 }
 
 // BenchmarkHandler serves every case from memory, one call at a time,
-// without sockets or a client: its ns/op and allocations are the server's
-// alone. The uncached rung and the direct call are left out, because both
+// without sockets or a client: its ns/op, cpu-ns/op and allocations are
+// the server's alone. The uncached rung and the direct call are left out, because both
 // are dominated by a real upstream round trip.
 func BenchmarkHandler(b *testing.B) {
 	l := startLadder(b)
@@ -80,15 +87,27 @@ func BenchmarkHandler(b *testing.B) {
 			}
 
 			b.ReportAllocs()
+			cpu := processCPU(b)
 			for b.Loop() {
 				req.reset()
 				w.reset()
 				h.ServeHTTP(w, req.r)
 			}
-			b.StopTimer()
+			cpu = processCPU(b) - cpu
+			b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/op")
 			if w.status != 200 {
 				b.Fatalf("last call answered HTTP %d: %s", w.status, w.body.Bytes())
 			}
 		})
 	}
+}
+
+// processCPU returns the user and system CPU time the process has used,
+// every goroutine and the garbage collector included.
+func processCPU(tb testing.TB) time.Duration {
+	var usage syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &usage); err != nil {
+		tb.Fatalf("getrusage: %v", err)
+	}
+	return time.Duration(usage.Utime.Nano() + usage.Stime.Nano())
 }

@@ -138,6 +138,8 @@ func (t *tracingInterceptor) WrapStreamingClient(next connect.StreamingClientFun
 
 // WrapStreamingHandler traces a streaming call, with the same redaction
 // as [tracingInterceptor.WrapUnary].
+//
+// NOTE: every gateway RPC is unary, so no test runs this path.
 func (t *tracingInterceptor) WrapStreamingHandler(next connect.StreamingHandlerFunc) connect.StreamingHandlerFunc {
 	traced := t.otel.WrapStreamingHandler(func(ctx context.Context, conn connect.StreamingHandlerConn) error {
 		return keepError(ctx, next(ctx, conn))

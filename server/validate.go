@@ -18,7 +18,7 @@ import (
 // bulk items, appointment times on the 5-minute grid, HTTPS webhook URLs with
 // at least one subscribable event, and the fields each operation requires.
 //
-// The answer matches the upstream's: a rejected call fails with
+// The error matches the upstream's: a rejected call fails with
 // invalid_argument, an ErrorInfo whose reason and message are the code and
 // message the upstream returns for the first broken rule (http_status 400),
 // and a google.rpc.BadRequest that names every broken field.
@@ -30,26 +30,30 @@ import (
 //
 //  1. A call without any key fails unauthenticated before validation (see
 //     credentialInterceptor).
-//  2. The rules below run in the upstream's field order, so the first
-//     violation is the one the upstream would name.
+//  2. The rules of each operation (validate_sessions.go,
+//     validate_appointments.go, validate_webhooks.go) run in the upstream's
+//     field order, so the first violation is the one the upstream would
+//     name. Before them come two checks of requests the upstream can never
+//     receive: an empty path id, and values that have no JSON form
+//     (checkEncodable).
 //  3. Some upstream checks are not contract rules, so the gateway does not
 //     enforce them: the email format, empty metadata keys and metadata
 //     filter keys, and whether an appointment time is in the future (which
 //     depends on the upstream's clock). When such a check could fail before
 //     the first violation, the request goes to the upstream unchanged and
-//     its answer is the one the caller sees.
-//  4. Before it answers invalid_argument, the gateway makes sure the key is
-//     valid (see keyVerifier), because the upstream answers 401, 404
+//     the caller gets the upstream's response.
+//  4. Before it returns invalid_argument, the gateway makes sure the key is
+//     valid (see keyVerifier), because the upstream returns 401, 404
 //     ORG_NOT_FOUND or 429 before any field error.
 //
 // Rules that depend on stored state (existence, statuses, credits, agent
 // roles, closure types, double booking) are left to the upstream, and so are
 // the bulk items: the upstream creates the valid ones and reports each
 // invalid one in its results, so rejecting the whole request locally would
-// change the answer.
+// change the outcome.
 
 // validationInterceptor rejects requests that break a rule of the upstream
-// contract before any upstream call is made.
+// contract before the operation is called.
 type validationInterceptor struct {
 	// keys confirms the key of a request that fails validation; nil skips
 	// the check.

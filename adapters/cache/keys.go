@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
-	"hash"
 	"slices"
 )
 
@@ -21,12 +20,12 @@ const (
 // share an input, and neither the tenant nor the request bytes appear in
 // the key.
 func entryKey(tenant, procedure string, request []byte) string {
-	h := sha256.New()
-	writePart(h, []byte(entryDomain))
-	writePart(h, []byte(tenant))
-	writePart(h, []byte(procedure))
-	writePart(h, request)
-	return hex.EncodeToString(h.Sum(nil))
+	var buf [keyBufferSize]byte
+	input := appendPart(buf[:0], entryDomain)
+	input = appendPart(input, tenant)
+	input = appendPart(input, procedure)
+	input = appendPart(input, request)
+	return hashKey(input)
 }
 
 // counterKeys returns the hex SHA-256 key of the generation counter of each
@@ -34,20 +33,34 @@ func entryKey(tenant, procedure string, request []byte) string {
 func counterKeys(tenant string, tags []string) []string {
 	keys := make([]string, len(tags))
 	for i, tag := range tags {
-		h := sha256.New()
-		writePart(h, []byte(counterDomain))
-		writePart(h, []byte(tenant))
-		writePart(h, []byte(tag))
-		keys[i] = hex.EncodeToString(h.Sum(nil))
+		var buf [keyBufferSize]byte
+		input := appendPart(buf[:0], counterDomain)
+		input = appendPart(input, tenant)
+		input = appendPart(input, tag)
+		keys[i] = hashKey(input)
 	}
 	return keys
 }
 
-func writePart(h hash.Hash, part []byte) {
-	var size [8]byte
-	binary.BigEndian.PutUint64(size[:], uint64(len(part)))
-	h.Write(size[:])
-	h.Write(part)
+// keyBufferSize fits the hash input of most keys on the stack: the domain,
+// a 64-byte tenant hash, a procedure name and a small request, each with
+// its 8-byte length. Larger inputs grow onto the heap.
+const keyBufferSize = 256
+
+// appendPart appends part's length as a big-endian uint64, then part.
+func appendPart[T string | []byte](b []byte, part T) []byte {
+	b = binary.BigEndian.AppendUint64(b, uint64(len(part)))
+	return append(b, part...)
+}
+
+// hashKey returns the hex SHA-256 of input. Hashing the whole input at once
+// keeps the digest and the hex digits off the heap: only the returned
+// string is allocated.
+func hashKey(input []byte) string {
+	sum := sha256.Sum256(input)
+	var digits [2 * sha256.Size]byte
+	hex.Encode(digits[:], sum[:])
+	return string(digits[:])
 }
 
 // normalizeTags returns the tags sorted and without duplicates, so entries

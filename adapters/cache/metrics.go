@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"sync"
 	"sync/atomic"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -37,6 +38,11 @@ type metrics struct {
 	bypasses      metric.Int64Counter
 	backendErrors metric.Int64Counter
 	registration  metric.Registration
+
+	// options holds each procedure's []metric.AddOption, at most
+	// maxProcedureOptions of them, counted by optionCount.
+	options     sync.Map
+	optionCount atomic.Int64
 }
 
 // newMetrics creates the instruments. The backend gauge reads down, and the
@@ -102,7 +108,27 @@ func (m *metrics) record(ctx context.Context, status Status, procedure string) {
 	default:
 		return
 	}
-	counter.Add(ctx, 1, metric.WithAttributeSet(attribute.NewSet(attrProcedure.String(procedure))))
+	counter.Add(ctx, 1, m.procedureOptions(procedure)...)
+}
+
+// maxProcedureOptions bounds the procedures whose attribute options are
+// kept. The gateway has a few dozen; past the bound, options are built on
+// each call.
+const maxProcedureOptions = 256
+
+// procedureOptions returns the options that put procedure on a count,
+// built once per procedure, since building them allocates on every call.
+func (m *metrics) procedureOptions(procedure string) []metric.AddOption {
+	if opts, ok := m.options.Load(procedure); ok {
+		return opts.([]metric.AddOption)
+	}
+	opts := []metric.AddOption{metric.WithAttributeSet(attribute.NewSet(attrProcedure.String(procedure)))}
+	if m.optionCount.Load() < maxProcedureOptions {
+		if _, loaded := m.options.LoadOrStore(procedure, opts); !loaded {
+			m.optionCount.Add(1)
+		}
+	}
+	return opts
 }
 
 // backendError counts a failed store call. Invalidations and pings have no

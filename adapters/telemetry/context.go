@@ -116,7 +116,13 @@ func RecordCache(ctx context.Context, status string) {
 	default:
 		status = otherValue
 	}
-	trace.SpanFromContext(ctx).SetAttributes(AttrCache.String(status))
+	// Most spans of a sampled-down trace record nothing; skipping them saves
+	// the attribute slice that SetAttributes would allocate.
+	span := trace.SpanFromContext(ctx)
+	if !span.IsRecording() {
+		return
+	}
+	span.SetAttributes(AttrCache.String(status))
 }
 
 func routeFromContext(ctx context.Context) (route, bool) {

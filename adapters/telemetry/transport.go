@@ -118,7 +118,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	common = append(common, serverAttributes(req)...)
 
-	spanAttrs := slices.Concat(common, headerAttributes("http.request.header.", req.Header))
+	spanAttrs := slices.Clip(common)
 	if n := attemptFromContext(req.Context()); n > 1 {
 		spanAttrs = append(spanAttrs, semconv.HTTPRequestResendCount(n-1))
 	}
@@ -126,6 +126,12 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		trace.WithSpanKind(trace.SpanKindClient),
 		trace.WithAttributes(spanAttrs...),
 	)
+	// Header attributes are built only for a span that records them: most
+	// spans are sampled out, and building them allocates per header.
+	recording := span.IsRecording()
+	if recording {
+		span.SetAttributes(headerAttributes("http.request.header.", req.Header)...)
+	}
 	if slot := clientSpanSlotFromContext(ctx); slot != nil {
 		slot.set(span)
 	}
@@ -150,14 +156,17 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 
 	statusAttrs := statusAttributes(resp.StatusCode)
-	span.SetAttributes(statusAttrs...)
-	span.SetAttributes(headerAttributes("http.response.header.", resp.Header)...)
+	if recording {
+		span.SetAttributes(statusAttrs...)
+		span.SetAttributes(headerAttributes("http.response.header.", resp.Header)...)
+	}
 	if resp.StatusCode >= 400 {
 		span.SetStatus(codes.Error, "")
 	}
 	t.record(ctx, elapsed, append(common, statusAttrs...))
 
-	if resp.Body == nil {
+	if resp.Body == nil || !recording {
+		// A span that records nothing needs no end at the body's close.
 		span.End()
 		return resp, nil
 	}

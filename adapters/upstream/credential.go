@@ -29,5 +29,7 @@ func Tenant(ctx context.Context) (string, bool) {
 		return "", false
 	}
 	sum := sha256.Sum256([]byte(key))
-	return hex.EncodeToString(sum[:]), true
+	var digits [2 * sha256.Size]byte
+	hex.Encode(digits[:], sum[:])
+	return string(digits[:]), true
 }
