@@ -136,6 +136,7 @@ func sessionReadSteps() []conformanceStep {
 		{name: "list sessions with a bad timestamp", request: "GET /v1/sessions?createdAfter=yesterday",
 			local: true},
 		{name: "list sessions after an unknown cursor", request: "GET /v1/sessions?startAfter=nope"},
+		{name: "list sessions by an empty metadata key", request: "GET /v1/sessions?metadata.=support"},
 		{name: "list sessions with a bad status", request: "GET /v1/sessions?status=open", local: true},
 		{name: "get a session", request: "GET /v1/sessions/{{fixCompleted}}"},
 		{name: "get an unknown session", request: "GET /v1/sessions/nope"},

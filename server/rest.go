@@ -27,8 +27,8 @@ type restFace struct {
 	mux      *runtime.ServeMux
 	maxBytes int64
 	logger   *slog.Logger
-	// methods holds the REST face's RPCs by gRPC method path, such as
-	// "/groundcam.v1.SessionService/GetSession".
+	// methods maps gRPC method paths, such as
+	// "/groundcam.v1.SessionService/GetSession", to the REST face's RPCs.
 	methods map[string]*restMethod
 	// routes are the HTTP rules, for the Allow header of a 405.
 	routes []*upstream.Route
@@ -36,9 +36,8 @@ type restFace struct {
 
 var _ http.Handler = (*restFace)(nil)
 
-// restMethod is what the REST face needs to know about one RPC.
+// restMethod is the REST face's view of one RPC.
 type restMethod struct {
-	desc protoreflect.MethodDescriptor
 	// successStatus is the operation's success_status, 200 when unset.
 	successStatus int
 	// output is the response type, for the results of a failed bulk
@@ -49,10 +48,10 @@ type restMethod struct {
 	responseBody protoreflect.FieldDescriptor
 }
 
-// queryParserOnce installs the query parameter parser. grpc-gateway keeps
-// the parser in a process-wide variable, so every runtime.ServeMux in the
-// process uses it; setting it once keeps later muxes from writing that
-// variable while earlier ones read it.
+// queryParserOnce installs the query parameter parser once per process.
+// grpc-gateway keeps the parser in a package variable that every
+// runtime.ServeMux reads, so setting it again for a later mux would race
+// with the requests of earlier ones.
 var queryParserOnce sync.Once
 
 // newRESTFace returns the REST face over connectHandler, which serves the
@@ -87,7 +86,7 @@ func newRESTFace(connectHandler http.Handler, maxBodyBytes int64, logger *slog.L
 		runtime.WithRoutingErrorHandler(f.handleRoutingError),
 		// The upstream splits paths on "/" only and decodes each segment.
 		runtime.WithUnescapingMode(runtime.UnescapingModeAllExceptSlash),
-		// The upstream knows neither X-HTTP-Method-Override nor form posts.
+		// The upstream supports neither X-HTTP-Method-Override nor form posts.
 		runtime.WithDisableHTTPMethodOverride(),
 		runtime.WithDisablePathLengthFallback(),
 	}
@@ -117,7 +116,8 @@ func registerRESTServices(mux *runtime.ServeMux, conn *inProcessConn) error {
 		groundcamv1.RegisterStatisticsServiceHandlerClient(ctx, mux, groundcamv1.NewStatisticsServiceClient(conn)),
 		groundcamv1.RegisterConfigurationServiceHandlerClient(ctx, mux,
 			groundcamv1.NewConfigurationServiceClient(conn)),
-		groundcamv1.RegisterAppointmentServiceHandlerClient(ctx, mux, groundcamv1.NewAppointmentServiceClient(conn)),
+		groundcamv1.RegisterAppointmentServiceHandlerClient(ctx, mux,
+			groundcamv1.NewAppointmentServiceClient(conn)),
 	)
 }
 
@@ -137,7 +137,6 @@ func newRESTMethod(r *upstream.Route) (*restMethod, error) {
 		return nil, fmt.Errorf("response type of %s: %w", r.Method.FullName(), err)
 	}
 	return &restMethod{
-		desc:          r.Method,
 		successStatus: r.SuccessStatus(),
 		output:        output,
 		responseBody:  r.ResponseBody,
@@ -161,8 +160,8 @@ func (f *restFace) method(ctx context.Context) (*restMethod, bool) {
 	return m, ok
 }
 
-// ServeHTTP answers 404 for paths with an empty segment, which no route of
-// the upstream has, caps the request body and hands the request to
+// ServeHTTP rejects paths with an empty segment with 404, because no route
+// of the upstream has one, caps the request body and passes the request to
 // grpc-gateway.
 func (f *restFace) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if hasEmptySegment(r.URL.EscapedPath()) {
@@ -190,8 +189,8 @@ func (f *restFace) writeSuccessStatus(ctx context.Context, w http.ResponseWriter
 }
 
 // restCall is the state of one REST request that the codec and the error
-// handler share: grpc-gateway wraps the codec's errors into a gRPC status,
-// which loses the upstream-style status and code they carry.
+// handler share. The codec cannot return the upstream's status and code
+// itself, because grpc-gateway turns its errors into a gRPC status.
 type restCall struct {
 	remoteAddr string
 	host       string
@@ -230,11 +229,13 @@ func restRequestHeader(key string) (string, bool) {
 
 // restResponseHeader is grpc-gateway's outgoing header and trailer
 // matcher. It keeps the rate-limit headers, Retry-After and the cache's
-// X-Cache headers under their own names and drops the rest.
+// X-Cache, X-Cache-* and Age headers under their own names and drops the
+// rest.
 func restResponseHeader(key string) (string, bool) {
 	key = textproto.CanonicalMIMEHeaderKey(key)
 	switch key {
-	case "X-Ratelimit-Limit", "X-Ratelimit-Remaining", "X-Ratelimit-Reset", "Retry-After", "X-Cache", "Age":
+	case "X-Ratelimit-Limit", "X-Ratelimit-Remaining", "X-Ratelimit-Reset", "Retry-After",
+		"X-Cache", "Age":
 		return key, true
 	}
 	if strings.HasPrefix(key, "X-Cache-") {

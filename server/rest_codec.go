@@ -33,8 +33,8 @@ const restContentType = "application/json"
 // optionalBodies lists the request messages whose JSON body the contract
 // marks optional (requestBody.required is not true): an empty body is an
 // empty message. Every other operation with a body rejects an empty one.
-// TODO: the protos have no option for this yet, so it is listed here by
-// hand; an (operation) field would keep it next to the HTTP rule.
+// TODO: the protos have no option for an optional body, so the list is kept
+// here by hand. An (operation) field would keep it next to the HTTP rule.
 var optionalBodies = map[protoreflect.FullName]bool{
 	"groundcam.v1.EndSessionRequest":        true,
 	"groundcam.v1.CancelAppointmentRequest": true,
@@ -116,8 +116,12 @@ func decodeBody(r io.Reader, msg proto.Message) error {
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
-			return &restError{status: http.StatusRequestEntityTooLarge, code: "REQUEST_TOO_LARGE", message: fmt.Sprintf(
-				"Request body exceeds %d bytes; send a smaller JSON object", tooLarge.Limit)}
+			return &restError{
+				status: http.StatusRequestEntityTooLarge,
+				code:   "REQUEST_TOO_LARGE",
+				message: fmt.Sprintf("Request body exceeds %d bytes; send a smaller JSON object",
+					tooLarge.Limit),
+			}
 		}
 		return &restError{status: http.StatusBadRequest, code: "INVALID_JSON",
 			message: "Request body could not be read: " + err.Error()}
@@ -129,7 +133,7 @@ func decodeBody(r io.Reader, msg proto.Message) error {
 		return &restError{status: http.StatusBadRequest, code: "INVALID_JSON",
 			message: "Request body is empty; send a JSON object"}
 	}
-	if reason, ok := notAnObject(data); !ok {
+	if reason, ok := checkObject(data); !ok {
 		return &restError{status: http.StatusBadRequest, code: "INVALID_JSON",
 			message: "Request body is not a valid JSON object: " + reason}
 	}
@@ -139,10 +143,10 @@ func decodeBody(r io.Reader, msg proto.Message) error {
 	return nil
 }
 
-// notAnObject reports whether data is one JSON object, and otherwise why
+// checkObject reports whether data is one JSON object and, when it is not, why
 // not, in the upstream's words: "syntax error at byte 12", "the body is a
 // JSON array, not an object" or "the body is null".
-func notAnObject(data []byte) (reason string, ok bool) {
+func checkObject(data []byte) (reason string, ok bool) {
 	first := bytes.TrimLeft(data, " \t\r\n")
 	if len(first) > 0 && first[0] == '{' && json.Valid(data) {
 		return "", true
@@ -190,8 +194,8 @@ func bodyFieldError(md protoreflect.MessageDescriptor, data []byte, err error) *
 	return e
 }
 
-// webhookEventEnum is the enum of webhook event types, whose unknown values
-// the contract answers with INVALID_EVENT.
+// webhookEventEnum is the enum of webhook event types. The contract rejects
+// an unknown one with INVALID_EVENT.
 var webhookEventEnum = groundcamv1.WebhookEventType(0).Descriptor().FullName()
 
 // jsonStringAt returns the string at a jsonmap path such as "events[1]"

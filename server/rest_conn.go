@@ -27,9 +27,9 @@ import (
 // proto body, served in memory by the Connect handler, so REST calls pass
 // the same interceptors as every other face. It is safe for concurrent use.
 //
-// NOTE: a connect.Client over an in-memory HTTP client would also work, but
-// it needs one generic client per procedure and its own buffering; building
-// the request here takes less code and fewer allocations per call.
+// A connect.Client over an in-memory HTTP client would also work, but it
+// needs one generic client per procedure and buffers the messages again.
+// Building the request here takes less code and fewer allocations per call.
 type inProcessConn struct {
 	handler http.Handler
 	logger  *slog.Logger
@@ -56,18 +56,20 @@ var connectProtocolHeaders = map[string]bool{
 // trailers go to the grpc.Header and grpc.Trailer options of opts. A failed
 // call returns a *connect.Error with the handler's code, message, details
 // and headers.
-func (c *inProcessConn) Invoke(ctx context.Context, method string, args, reply any, opts ...grpc.CallOption) error {
-	in, ok := args.(proto.Message)
-	if !ok {
-		return connect.NewError(connect.CodeInternal, fmt.Errorf("in-process call %s: request %T is not a proto message", method, args))
-	}
-	out, ok := reply.(proto.Message)
-	if !ok {
-		return connect.NewError(connect.CodeInternal, fmt.Errorf("in-process call %s: reply %T is not a proto message", method, reply))
+func (c *inProcessConn) Invoke(
+	ctx context.Context,
+	method string,
+	args, reply any,
+	opts ...grpc.CallOption,
+) error {
+	in, inOK := args.(proto.Message)
+	out, outOK := reply.(proto.Message)
+	if !inOK || !outOK {
+		return internalError(method, "request %T or reply %T is not a proto message", args, reply)
 	}
 	body, err := proto.Marshal(in)
 	if err != nil {
-		return connect.NewError(connect.CodeInternal, fmt.Errorf("in-process call %s: encode request: %w", method, err))
+		return internalError(method, "encode request: %w", err)
 	}
 	req, err := newConnectRequest(ctx, method, body)
 	if err != nil {
@@ -81,19 +83,30 @@ func (c *inProcessConn) Invoke(ctx context.Context, method string, args, reply a
 
 	header, trailer := splitConnectHeaders(res.header)
 	setCallMetadata(opts, header, trailer)
-	if res.status == http.StatusOK {
-		if err := proto.Unmarshal(res.body.Bytes(), out); err != nil {
-			c.logger.ErrorContext(ctx, "decode in-process response", "procedure", method, "error", err)
-			return connect.NewError(connect.CodeInternal, fmt.Errorf("in-process call %s: decode response: %w", method, err))
-		}
-		return nil
+	if res.status != http.StatusOK {
+		return c.callError(ctx, method, res, header, trailer)
 	}
+	if err := proto.Unmarshal(res.body.Bytes(), out); err != nil {
+		c.logger.ErrorContext(ctx, "decode in-process response", "procedure", method, "error", err)
+		return internalError(method, "decode response: %w", err)
+	}
+	return nil
+}
+
+// callError returns the error of a failed call, with the response's
+// headers and trailers as its metadata.
+func (c *inProcessConn) callError(
+	ctx context.Context,
+	method string,
+	res *memoryResponse,
+	header, trailer metadata.MD,
+) *connect.Error {
 	cerr, ok := decodeConnectError(res)
 	if !ok {
-		c.logger.ErrorContext(ctx, "in-process call answered without a Connect error",
+		c.logger.ErrorContext(ctx, "in-process call failed without a Connect error body",
 			"procedure", method, "http_status", res.status)
-		cerr = connect.NewError(codeForHTTPStatus(res.status),
-			fmt.Errorf("in-process call %s answered HTTP %d without a Connect error", method, res.status))
+		cerr = connect.NewError(codeForHTTPStatus(res.status), fmt.Errorf(
+			"in-process call %s failed with HTTP %d and no Connect error body", method, res.status))
 	}
 	for _, md := range []metadata.MD{header, trailer} {
 		for key, values := range md {
@@ -101,6 +114,12 @@ func (c *inProcessConn) Invoke(ctx context.Context, method string, args, reply a
 		}
 	}
 	return cerr
+}
+
+// internalError returns an internal error of the call to method.
+func internalError(method, format string, args ...any) *connect.Error {
+	return connect.NewError(connect.CodeInternal, fmt.Errorf("in-process call %s: "+format,
+		append([]any{method}, args...)...))
 }
 
 // serve runs the handler. A panic that the handler's own recovery did not
@@ -117,10 +136,11 @@ func (c *inProcessConn) serve(res *memoryResponse, req *http.Request) (err error
 		}
 		c.logger.ErrorContext(req.Context(), "in-process call panicked",
 			"procedure", req.URL.Path, "panic", value, "stack", string(debug.Stack()))
-		err = connect.NewError(connect.CodeInternal, errors.New("internal error: the gateway failed while handling the call"))
+		err = connect.NewError(connect.CodeInternal,
+			errors.New("internal error: the gateway failed while handling the call"))
 	}()
 	c.handler.ServeHTTP(res, req)
-	res.WriteHeader(http.StatusOK) // a handler that wrote nothing answered 200
+	res.WriteHeader(http.StatusOK) // a handler that wrote nothing means 200
 	return nil
 }
 
@@ -131,7 +151,8 @@ func (c *inProcessConn) NewStream(
 	string,
 	...grpc.CallOption,
 ) (grpc.ClientStream, error) {
-	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("streaming calls are not supported in process"))
+	return nil, connect.NewError(connect.CodeUnimplemented,
+		errors.New("streaming calls are not supported in process"))
 }
 
 // newConnectRequest builds the Connect unary request of a call: the
@@ -140,7 +161,7 @@ func (c *inProcessConn) NewStream(
 func newConnectRequest(ctx context.Context, method string, body []byte) (*http.Request, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, method, bytes.NewReader(body))
 	if err != nil {
-		return nil, connect.NewError(connect.CodeInternal, fmt.Errorf("in-process call %s: %w", method, err))
+		return nil, internalError(method, "build request: %w", err)
 	}
 	if md, ok := metadata.FromOutgoingContext(ctx); ok {
 		for key, values := range md {
@@ -160,7 +181,8 @@ func newConnectRequest(ctx context.Context, method string, body []byte) (*http.R
 	if deadline, ok := ctx.Deadline(); ok {
 		left := time.Until(deadline).Milliseconds()
 		if left <= 0 {
-			return nil, connect.NewError(connect.CodeDeadlineExceeded, fmt.Errorf("in-process call %s: deadline passed before the call", method))
+			return nil, connect.NewError(connect.CodeDeadlineExceeded,
+				fmt.Errorf("in-process call %s: the deadline passed before the call started", method))
 		}
 		req.Header.Set("Connect-Timeout-Ms", strconv.FormatInt(left, 10))
 	}
@@ -264,7 +286,8 @@ func codeForHTTPStatus(status int) connect.Code {
 		return connect.CodePermissionDenied
 	case http.StatusNotFound:
 		return connect.CodeUnimplemented
-	case http.StatusTooManyRequests, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+	case http.StatusTooManyRequests, http.StatusBadGateway,
+		http.StatusServiceUnavailable, http.StatusGatewayTimeout:
 		return connect.CodeUnavailable
 	}
 	return connect.CodeUnknown

@@ -28,7 +28,7 @@ type restError struct {
 	status  int
 	code    string
 	message string
-	// header holds response headers to set, such as Allow.
+	// header contains response headers to set, such as Allow.
 	header http.Header
 	// cause is the internal error behind a 500, logged and never sent.
 	cause error
@@ -50,14 +50,13 @@ type restErrorBody struct {
 //
 //   - a request body that the codec rejected gets the upstream's status
 //     and code for it, such as 400 INVALID_JSON or 413;
-//   - an error with the per-item results of a bulk create answers the
+//   - an error with the per-item results of a bulk create gets the
 //     upstream's status with {"data": <results and summary>};
-//   - an error with the gateway's ErrorInfo answers the status of its
-//     http_status metadata with the ErrorInfo reason as the code;
-//   - any other error answers the HTTP status of its gRPC code, with the
-//     code's name in upper case, such as DEADLINE_EXCEEDED with 504. A
-//     query string that does not parse is the upstream's 400
-//     INVALID_FIELD.
+//   - an error with the gateway's ErrorInfo gets the status of its
+//     http_status metadata and the ErrorInfo reason as the code;
+//   - any other error gets the HTTP status of its gRPC code and the code's
+//     name in upper case, such as 504 DEADLINE_EXCEEDED, except that a
+//     query string that does not parse is the upstream's 400 INVALID_FIELD.
 //
 // The rate-limit headers and Retry-After of the error's metadata are
 // copied. The body never carries error details or anything else.
@@ -98,7 +97,12 @@ func (f *restFace) handleError(
 // writeResults writes the per-item results that cerr carries, such as a
 // bulk create whose items all failed, as {"data": ...} with the upstream's
 // status. It reports whether cerr had them.
-func (f *restFace) writeResults(ctx context.Context, w http.ResponseWriter, cerr *connect.Error, header http.Header) bool {
+func (f *restFace) writeResults(
+	ctx context.Context,
+	w http.ResponseWriter,
+	cerr *connect.Error,
+	header http.Header,
+) bool {
 	m, ok := f.method(ctx)
 	if !ok {
 		return false
@@ -130,7 +134,11 @@ func (f *restFace) writeResults(ctx context.Context, w http.ResponseWriter, cerr
 func localError(err error) *restError {
 	var statusErr *runtime.HTTPStatusError
 	if errors.As(err, &statusErr) {
-		return &restError{status: statusErr.HTTPStatus, code: statusName(statusErr.HTTPStatus), message: statusErr.Err.Error()}
+		return &restError{
+			status:  statusErr.HTTPStatus,
+			code:    statusName(statusErr.HTTPStatus),
+			message: statusErr.Err.Error(),
+		}
 	}
 	if st, ok := status.FromError(err); ok {
 		if st.Code() == codes.InvalidArgument {
@@ -260,7 +268,12 @@ func templateMatches(template string, parts []string) bool {
 // writeLocalError logs and writes an error that the REST face raised
 // itself, without a call: server errors are logged as errors, rejected
 // requests at debug level. Errors of calls are logged by the Connect side.
-func (f *restFace) writeLocalError(ctx context.Context, w http.ResponseWriter, r *http.Request, e *restError) {
+func (f *restFace) writeLocalError(
+	ctx context.Context,
+	w http.ResponseWriter,
+	r *http.Request,
+	e *restError,
+) {
 	if e.status >= 500 {
 		f.logger.ErrorContext(ctx, "REST request failed", "method", r.Method, "path", r.URL.Path,
 			"status", e.status, "code", e.code, "error", e.cause)
@@ -273,10 +286,7 @@ func (f *restFace) writeLocalError(ctx context.Context, w http.ResponseWriter, r
 
 // writeError writes e in the upstream's error shape.
 func writeError(w http.ResponseWriter, e *restError) {
-	h := w.Header()
-	h.Del("Trailer")
-	h.Del("Transfer-Encoding")
-	maps.Copy(h, e.header)
+	maps.Copy(w.Header(), e.header)
 
 	var body restErrorBody
 	body.Error.Message, body.Error.Code = e.message, e.code
@@ -287,9 +297,13 @@ func writeError(w http.ResponseWriter, e *restError) {
 	writeBody(w, e.status, buf.Bytes())
 }
 
-// writeBody writes a JSON body with its status.
+// writeBody writes a JSON body with its status. It drops the trailer
+// announcement that grpc-gateway may have made before the failure.
 func writeBody(w http.ResponseWriter, status int, body []byte) {
-	w.Header().Set("Content-Type", restContentType)
+	h := w.Header()
+	h.Del("Trailer")
+	h.Del("Transfer-Encoding")
+	h.Set("Content-Type", restContentType)
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
 }

@@ -26,22 +26,29 @@ type restQueryParser struct{}
 
 var _ runtime.QueryParameterParser = restQueryParser{}
 
-// Parse sets the fields of msg from values. The filter holds the fields
+// Parse sets the fields of msg from values. The filter lists the fields
 // already bound to the path or the body, which the query cannot change.
 func (restQueryParser) Parse(msg proto.Message, values url.Values, filter *utilities.DoubleArray) error {
-	md := msg.ProtoReflect().Descriptor()
+	m := msg.ProtoReflect()
+	md := m.Descriptor()
 	kept := make(url.Values, len(values))
+	var emptyKeys []emptyKeyFilter
 	for name, vs := range values {
 		fd, ok := queryField(md, name)
-		if !ok || filter != nil && filter.HasCommonPrefix([]string{string(fd.Name())}) {
+		if !ok || len(vs) == 0 || filter != nil && filter.HasCommonPrefix([]string{string(fd.Name())}) {
 			continue
 		}
 		switch {
 		case fd.IsList():
 			kept[name] = vs
 		case fd.Kind() == protoreflect.BoolKind && vs[0] == "":
-			// The upstream reads an empty boolean as its default, false.
+			// An empty boolean means its default, false, as the simulated
+			// upstream reads it.
 			continue
+		case fd.IsMap() && name == fd.JSONName()+"." && fd.MapValue().Kind() == protoreflect.StringKind:
+			// jsonmap rejects an empty key, which the upstream judges
+			// itself, so it is set here and sent on.
+			emptyKeys = append(emptyKeys, emptyKeyFilter{field: fd, value: vs[0]})
 		default:
 			kept[name] = vs[:1]
 		}
@@ -49,7 +56,17 @@ func (restQueryParser) Parse(msg proto.Message, values url.Values, filter *utili
 	if err := jsonmap.DecodeQuery(kept, msg); err != nil {
 		return queryError(md, kept, err)
 	}
+	for _, f := range emptyKeys {
+		m.Mutable(f.field).Map().Set(protoreflect.ValueOfString("").MapKey(), protoreflect.ValueOfString(f.value))
+	}
 	return nil
+}
+
+// emptyKeyFilter is a "metadata.=<value>" parameter: a map entry with an
+// empty key.
+type emptyKeyFilter struct {
+	field protoreflect.FieldDescriptor
+	value string
 }
 
 // queryField returns the field that a query parameter sets: the field

@@ -100,8 +100,11 @@ type Cache struct {
 	isUpstreamFailure func(error) bool
 	loadTimeout       time.Duration
 	backendTimeout    time.Duration
-	probeInterval     time.Duration
-	flights           flightGroup
+	// inMemory is set for a store whose calls never wait, so a lookup, the
+	// call of every read, runs without a timer.
+	inMemory      bool
+	probeInterval time.Duration
+	flights       flightGroup
 
 	down      atomic.Bool
 	pendingMu sync.Mutex
@@ -139,6 +142,7 @@ func New(store Store, opts ...Option) (*Cache, error) {
 		isUpstreamFailure: cfg.isUpstreamFailure,
 		loadTimeout:       cfg.loadTimeout,
 		backendTimeout:    cfg.backendTimeout,
+		inMemory:          isMemoryStore(store),
 		probeInterval:     cfg.probeInterval,
 	}
 	m, err := newMetrics(cfg.meterProvider, store, &c.down)

@@ -181,3 +181,10 @@ func (s *MemoryStore) Close() error {
 }
 
 var _ evictionCounter = (*MemoryStore)(nil)
+
+// isMemoryStore reports whether store is a [MemoryStore], whose calls
+// return without waiting on anything.
+func isMemoryStore(store Store) bool {
+	_, ok := store.(*MemoryStore)
+	return ok
+}

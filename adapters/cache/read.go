@@ -52,8 +52,12 @@ func (c *Cache) lookup(ctx context.Context, r Request, keys keySet) (entry, bool
 	if !c.backendAvailable() {
 		return entry{}, false, nil, nil
 	}
-	lookupCtx, cancel := context.WithTimeout(ctx, c.backendTimeout)
-	defer cancel()
+	lookupCtx := ctx
+	if !c.inMemory {
+		var cancel context.CancelFunc
+		lookupCtx, cancel = context.WithTimeout(ctx, c.backendTimeout)
+		defer cancel()
+	}
 	raw, gens, err := c.store.Lookup(lookupCtx, keys.entry, keys.counters)
 	if err != nil {
 		if ctx.Err() != nil {

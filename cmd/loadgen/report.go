@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -67,39 +68,63 @@ func printClosed(w io.Writer, r *Report, size string) {
 	fmt.Fprintln(w)
 }
 
-// printGoBench writes the in-process benchmarks' table of one size.
+// printGoBench writes the in-process benchmarks' table of one size. CPU
+// columns are the process's CPU time per call, which varies less than
+// throughput on a machine that other processes load.
 func printGoBench(w io.Writer, r *Report, gb *goBench, size string) {
-	fmt.Fprintf(w, "%s: go test -bench, client and server in one process (medians of runs)\n", size)
+	fmt.Fprintf(w, "%s: go test -bench (medians of runs); loopback: client and server in one process,"+
+		" memory: the handler alone\n", size)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "case\tbase\tloopback req/s\t×base\tallocs/op\tmemory ns/op\t×base\tmemory allocs/op\t×base\t")
+	fmt.Fprintln(tw, "case\tbase\tloopback req/s\t×base\tCPU/call\t×base\tallocs/call"+
+		"\tmemory CPU/call\t×base\tallocs/call\t×base\t")
 	for _, c := range ladderCases(r, size) {
-		base := baseCase(c.rung, c.protocol)
 		name := size + "/" + c.rung + "/" + c.protocol
-		loop, _ := gb.median("Ladder/"+name, "req/s")
-		loopAllocs, _ := gb.median("Ladder/"+name, "allocs/op")
-		memNS, hasMem := gb.median("Handler/"+name, "ns/op")
-		memAllocs, _ := gb.median("Handler/"+name, "allocs/op")
-		loopRatio, nsRatio, allocRatio := "-", "-", "-"
-		if base != "" {
-			if b, ok := gb.median("Ladder/"+size+"/"+base, "req/s"); ok {
-				loopRatio = fmt.Sprintf("%.2f", loop/b)
+		base := baseCase(c.rung, c.protocol)
+		row := []string{c.rung + "/" + c.protocol, orDash(base)}
+		for _, col := range []struct {
+			benchmark, unit string
+			inverse         bool
+		}{
+			{"Ladder", "req/s", false},
+			{"Ladder", "cpu-ns/op", true},
+			{"Ladder", "allocs/op", true},
+			{"Handler", "cpu-ns/op", true},
+			{"Handler", "allocs/op", true},
+		} {
+			v, ok := gb.median(col.benchmark+"/"+name, col.unit)
+			row = append(row, formatValue(v, ok, col.unit))
+			if col.benchmark == "Ladder" && col.unit == "allocs/op" {
+				continue // allocations over loopback count the client's too
 			}
-			if b, ok := gb.median("Handler/"+size+"/"+base, "ns/op"); ok && hasMem {
-				nsRatio = fmt.Sprintf("%.2f", memNS/b)
-			}
-			if b, ok := gb.median("Handler/"+size+"/"+base, "allocs/op"); ok && hasMem && b > 0 {
-				allocRatio = fmt.Sprintf("%.2f", memAllocs/b)
-			}
+			row = append(row, goRatioCell(gb, col.benchmark, size, c.rung+"/"+c.protocol, base, col.unit))
 		}
-		mem, memA := "-", "-"
-		if hasMem {
-			mem, memA = fmt.Sprintf("%.0f", memNS), fmt.Sprintf("%.0f", memAllocs)
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%.0f\t%s\t%.0f\t%s\t%s\t%s\t%s\t\n",
-			c.rung+"/"+c.protocol, orDash(base), loop, loopRatio, loopAllocs, mem, nsRatio, memA, allocRatio)
+		fmt.Fprintln(tw, strings.Join(row, "\t")+"\t")
 	}
 	_ = tw.Flush()
 	fmt.Fprintln(w)
+}
+
+// formatValue formats a benchmark value of unit, or "-" when missing.
+func formatValue(v float64, ok bool, unit string) string {
+	switch {
+	case !ok:
+		return "-"
+	case unit == "cpu-ns/op":
+		return micros(time.Duration(v))
+	}
+	return fmt.Sprintf("%.0f", v)
+}
+
+// goRatioCell formats the ratio of a case to its base in one benchmark.
+func goRatioCell(gb *goBench, benchmark, size, name, base, unit string) string {
+	if base == "" {
+		return "-"
+	}
+	ratio, ok := goRatio(gb, benchmark, size, name, base, unit)
+	if !ok {
+		return "-"
+	}
+	return fmt.Sprintf("%.2f", ratio)
 }
 
 // printFixed writes the fixed-rate table.
@@ -186,10 +211,14 @@ func orDash(s string) string {
 	return s
 }
 
-// micros formats d in microseconds, or in milliseconds from 10 ms on.
+// micros formats d in microseconds, with a decimal below 10 µs, or in
+// milliseconds from 10 ms on.
 func micros(d time.Duration) string {
-	if d >= 10*time.Millisecond {
+	switch {
+	case d >= 10*time.Millisecond:
 		return fmt.Sprintf("%.1fms", d.Seconds()*1e3)
+	case d < 10*time.Microsecond:
+		return fmt.Sprintf("%.1fµs", d.Seconds()*1e6)
 	}
 	return fmt.Sprintf("%.0fµs", d.Seconds()*1e6)
 }
