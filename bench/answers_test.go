@@ -16,7 +16,7 @@ import (
 )
 
 // TestLadderAnswers checks that every case returns the size's response,
-// that the cached rungs answer from the cache and that the uncached one
+// that the cached rungs serve it from the cache and that the uncached one
 // calls the stub each time, so the benchmarks measure what they name.
 func TestLadderAnswers(t *testing.T) {
 	l := startLadder(t)

@@ -2,14 +2,14 @@
 // in-process benchmarks (go test -bench . ./bench/) and the load harness
 // (cmd/loadgen) measure the same servers with the same clients and payloads.
 //
-// Each rung adds one layer to the one below it, and every rung answers the
+// Each rung adds one layer to the one below it, and every rung serves the
 // same two reads: a small ListAgents response of 3 agents and a
 // ListSessions page of 20 sessions.
 //
 //   - L0 [RungRaw]: a net/http handler that writes fixed bytes, the floor.
 //   - L1 [RungBare]: connect-go handlers that return a static message, over
 //     the Connect protocol (binary and JSON) and gRPC.
-//   - L2 [RungHit]: the gateway (server.New) answering from a warm memory
+//   - L2 [RungHit]: the gateway (server.New) serving from a warm memory
 //     cache, with no tracing.
 //   - L3 [RungTraced]: L2 with the tracing interceptor, an SDK tracer
 //     provider sampling 10% of new traces and a batching, discarding

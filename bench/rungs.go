@@ -50,7 +50,7 @@ func (r Rung) NeedsUpstream() bool {
 	return false
 }
 
-// Cached reports whether the rung answers from the gateway's cache.
+// Cached reports whether the rung serves reads from the gateway's cache.
 func (r Rung) Cached() bool {
 	switch r {
 	case RungHit, RungTraced, RungREST, RungVanguard:
@@ -75,7 +75,7 @@ type Server struct {
 	closers []func() error
 }
 
-// Close releases what the server holds.
+// Close stops the server's background work and closes its connections.
 func (s *Server) Close() error {
 	var errs []error
 	for i := len(s.closers) - 1; i >= 0; i-- {

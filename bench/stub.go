@@ -6,10 +6,10 @@ import (
 	"sync/atomic"
 )
 
-// Stub is the upstream of the ladder: it answers GET on each size's
+// Stub is the upstream of the ladder. It responds to a GET of each size's
 // upstream path with that size's fixed {"data": ...} body and rate-limit
-// headers, as the upstream does, and 404 elsewhere. It counts the calls it
-// answered. It is safe for concurrent use.
+// headers, as the upstream does, and with 404 elsewhere. It counts the
+// reads it served. It is safe for concurrent use.
 type Stub struct {
 	bodies map[string][]byte
 	calls  atomic.Int64
@@ -26,7 +26,7 @@ func NewStub(sizes []*Size) *Stub {
 	return s
 }
 
-// Calls returns the number of reads the stub answered.
+// Calls returns the number of reads the stub has served.
 func (s *Stub) Calls() int64 {
 	return s.calls.Load()
 }

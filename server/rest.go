@@ -162,12 +162,15 @@ func (f *restFace) method(ctx context.Context) (*restMethod, bool) {
 
 // ServeHTTP rejects paths with an empty segment with 404, because no route
 // of the upstream has one, caps the request body and passes the request to
-// grpc-gateway.
+// grpc-gateway without a Grpc-Timeout header.
 func (f *restFace) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if hasEmptySegment(r.URL.EscapedPath()) {
 		f.handleRoutingError(r.Context(), f.mux, restCodec{}, w, r, http.StatusNotFound)
 		return
 	}
+	// grpc-gateway would read a gRPC deadline from this header, which the
+	// upstream ignores, and reject a malformed one.
+	r.Header.Del("Grpc-Timeout")
 	call := &restCall{remoteAddr: r.RemoteAddr, host: r.Host}
 	r.Body = &restBody{ReadCloser: http.MaxBytesReader(w, r.Body, f.maxBytes), call: call}
 	f.mux.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), restCallKey{}, call)))

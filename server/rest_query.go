@@ -35,7 +35,7 @@ func (restQueryParser) Parse(msg proto.Message, values url.Values, filter *utili
 	var emptyKeys []emptyKeyFilter
 	for name, vs := range values {
 		fd, ok := queryField(md, name)
-		if !ok || len(vs) == 0 || filter != nil && filter.HasCommonPrefix([]string{string(fd.Name())}) {
+		if !ok || len(vs) == 0 || isFiltered(filter, fd) {
 			continue
 		}
 		switch {
@@ -57,9 +57,15 @@ func (restQueryParser) Parse(msg proto.Message, values url.Values, filter *utili
 		return queryError(md, kept, err)
 	}
 	for _, f := range emptyKeys {
-		m.Mutable(f.field).Map().Set(protoreflect.ValueOfString("").MapKey(), protoreflect.ValueOfString(f.value))
+		entries := m.Mutable(f.field).Map()
+		entries.Set(protoreflect.ValueOfString("").MapKey(), protoreflect.ValueOfString(f.value))
 	}
 	return nil
+}
+
+// isFiltered reports whether fd is bound to the path or the body.
+func isFiltered(filter *utilities.DoubleArray, fd protoreflect.FieldDescriptor) bool {
+	return filter != nil && filter.HasCommonPrefix([]string{string(fd.Name())})
 }
 
 // emptyKeyFilter is a "metadata.=<value>" parameter: a map entry with an

@@ -100,8 +100,8 @@ type Cache struct {
 	isUpstreamFailure func(error) bool
 	loadTimeout       time.Duration
 	backendTimeout    time.Duration
-	// inMemory is set for a store whose calls never wait, so a lookup, the
-	// call of every read, runs without a timer.
+	// inMemory is true for a MemoryStore, whose calls return without
+	// waiting, so a lookup (the store call of every read) needs no timer.
 	inMemory      bool
 	probeInterval time.Duration
 	flights       flightGroup

@@ -13,6 +13,7 @@ import (
 	"connectrpc.com/connect"
 	"github.com/jonboulle/clockwork"
 
+	"github.com/groundcam/groundcam-gateway/adapters/cache"
 	"github.com/groundcam/groundcam-gateway/adapters/telemetry"
 	"github.com/groundcam/groundcam-gateway/server"
 )
@@ -50,6 +51,7 @@ type gateway struct {
 	opts   runOptions
 	tel    *telemetry.Telemetry
 	target *upstreamTarget
+	cache  *cache.Cache
 	server *server.Server
 	api    *http.Server
 	admin  *http.Server
@@ -95,6 +97,9 @@ func start(ctx context.Context, cfg config, opts runOptions) (_ *gateway, err er
 	if g.target, err = newUpstreamTarget(cfg, g.tel, opts.logger); err != nil {
 		return nil, err
 	}
+	if g.cache, err = newCache(cfg.redisURL, opts.logger, g.tel.MeterProvider()); err != nil {
+		return nil, err
+	}
 	if g.server, err = g.newServer(); err != nil {
 		return nil, err
 	}
@@ -119,6 +124,7 @@ func (g *gateway) newServer() (*server.Server, error) {
 		Upstream:      g.target.client,
 		DefaultAPIKey: g.target.defaultKey,
 		Logger:        g.opts.logger,
+		Cache:         g.cache,
 		Interceptors: []connect.Interceptor{
 			tracing,
 			server.NewAccessLogInterceptor(g.opts.logger),
@@ -245,6 +251,11 @@ func (g *gateway) release() {
 	}
 	if g.api == nil && g.apiLn != nil {
 		_ = g.apiLn.Close()
+	}
+	if g.cache != nil {
+		if err := g.cache.Close(); err != nil {
+			logger.Warn("response cache did not close cleanly", "error", err)
+		}
 	}
 	if g.tel != nil {
 		if err := g.tel.Shutdown(ctx); err != nil {

@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"time"
 
+	"go.opentelemetry.io/otel/propagation"
+
 	"github.com/groundcam/groundcam-gateway/adapters/telemetry"
 	"github.com/groundcam/groundcam-gateway/adapters/upstream"
 	"github.com/groundcam/groundcam-gateway/simulator"
@@ -69,7 +71,9 @@ func newUpstreamTarget(cfg config, tel *telemetry.Telemetry, logger *slog.Logger
 	}
 	httpClient := &http.Client{
 		Transport: telemetry.NewTransport(t.transport, tel.TracerProvider(), tel.MeterProvider(),
-			telemetry.WithPropagator(tel.Propagator())),
+			// Only the trace context crosses to the upstream, a third
+			// party: callers' baggage stays inside the mesh.
+			telemetry.WithPropagator(propagation.TraceContext{})),
 	}
 	policy := upstream.NewPolicy(
 		upstream.PolicyConfig{DefaultTimeout: cfg.upstreamTimeout},

@@ -49,6 +49,7 @@ func parseLadderConfig(args []string, stderr io.Writer) (ladderConfig, error) {
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
+
 	var errs []error
 	if cfg.rounds < 1 || cfg.rateRounds < 1 {
 		errs = append(errs, errors.New("-rounds and -rate-rounds must be at least 1"))
@@ -265,10 +266,10 @@ func (l *ladderRun) fixedRates(ctx context.Context, sizes []*bench.Size, closed 
 }
 
 // rssRun loads fresh server processes with cfg.rssClients clients and
-// records their peak resident set: the cached gateway with each size over
-// the Connect protocol on HTTP/1.1 (a connection per client) and over gRPC
-// (streams shared on a few HTTP/2 connections), and for reference the raw
-// and bare rungs.
+// records their peak resident set. It runs the cached gateway over the
+// Connect protocol on HTTP/1.1, with a connection per client, and over
+// gRPC, whose streams share a few HTTP/2 connections. The raw and bare
+// rungs run too, for reference.
 func (l *ladderRun) rssRun(ctx context.Context, sizes []*bench.Size) ([]Result, error) {
 	if l.cfg.rssClients == 0 {
 		return nil, nil

@@ -18,7 +18,8 @@ type window struct {
 	onStart, onEnd func()
 }
 
-// outcome is what the clients of one run recorded in the window.
+// outcome holds the latencies and counts that the clients of one run
+// recorded in the window.
 type outcome struct {
 	// latencies holds every successful call's latency in the window. In a
 	// fixed-rate run it counts from the call's scheduled start.
@@ -104,7 +105,7 @@ func measureWindow(ctx context.Context, warmup, duration time.Duration, w window
 // fixedRate sends rate calls per second on a fixed schedule for warmup
 // and then for duration, from up to workers concurrent calls. A call that
 // starts late because every worker was busy counts its latency from its
-// scheduled start, so the wait behind slow calls is charged to the server
+// scheduled start. So the wait behind slow calls is charged to the server,
 // and the calls that a stalled server would have received are not omitted
 // (coordinated omission). A call whose worker was idle counts from its
 // actual start, because its lateness is only the timer's wake-up delay.

@@ -77,7 +77,7 @@ func measure(ctx context.Context, s spec, upstreamURL string) (measurement, erro
 }
 
 // newCheckedCaller returns the case's call to srv after one successful
-// call, so that a server that cannot answer fails the run at once.
+// call, so that a server that cannot respond fails the run at once.
 func newCheckedCaller(ctx context.Context, c bench.Case, srv *child, clients *bench.Clients) (bench.Caller, error) {
 	call, err := bench.NewCaller(c.Protocol, c.Size, srv.ready.URL, clients)
 	if err != nil {
