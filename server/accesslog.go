@@ -143,7 +143,7 @@ var gatewayReasons = map[string]bool{
 	upstream.ReasonUnavailable:     true,
 	upstream.ReasonTimeout:         true,
 	upstream.ReasonInvalidResponse: true,
-	upstream.ReasonMissingKey:      true,
+	upstream.ReasonUnauthorized:    true,
 	upstream.ReasonCircuitOpen:     true,
 	upstream.ReasonOverloaded:      true,
 }

@@ -108,8 +108,8 @@ var timestampPattern = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(
 var digitPattern = regexp.MustCompile(`\d`)
 
 // normalizer replaces the ids and timestamps of one run's bodies by
-// placeholders numbered in order of first appearance over the whole run, so
-// that two runs that generate different but consistently used values
+// placeholders numbered in order of first appearance over the whole run.
+// Two runs that generate different values but use them consistently then
 // compare equal, while a value used in the wrong place still differs.
 type normalizer struct {
 	ids   map[string]string

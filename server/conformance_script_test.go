@@ -7,7 +7,7 @@ import (
 )
 
 // conformanceStep is one step of the conformance script: a REST request
-// whose answers are compared, a control call made on both simulators, or a
+// whose responses are compared, a control call made on both simulators, or a
 // pair of creates that race on one idempotency key.
 type conformanceStep struct {
 	name string
@@ -23,14 +23,15 @@ type conformanceStep struct {
 	// capture stores strings of the response body under names, by dotted
 	// path such as "data.agents.0.id".
 	capture map[string]string
-	// local declares that the gateway answers the step without calling
-	// the upstream, so its answer has no rate-limit headers.
+	// local declares that the gateway responds to the step without calling
+	// the upstream, so its response has no rate-limit headers.
 	local bool
 	// note names a known difference; the comparison logs it instead of
 	// failing, and fails when the difference is gone.
 	note string
-	// contractGap says why the answer, the upstream's and the gateway's
-	// alike, breaks the contract's schema; the contract check logs it.
+	// contractGap is the reason why the response, the upstream's and the
+	// gateway's alike, breaks the contract's schema. The contract check
+	// logs it instead of failing.
 	contractGap string
 	// control, such as "POST /_sim/sessions/{{s1}}/admit", makes the step a
 	// control API call with body on both simulators.
@@ -42,10 +43,6 @@ type conformanceStep struct {
 
 // Known differences between the simulator and the gateway, by cause.
 const (
-	// The credential interceptor answers a call without a usable bearer key
-	// itself, with the gateway's own code and message.
-	noteCredential = "NOTE: the gateway's credential interceptor rejects a missing or malformed " +
-		"Authorization header with its own code and message (server/credential.go)"
 	// A value that the proto type cannot hold is rejected while the body
 	// or query is decoded, with jsonmap's wording.
 	noteUnrepresentable = "NOTE: the value cannot be held by the request message, so the REST face " +
@@ -53,7 +50,7 @@ const (
 	// A repeated field has no presence, so an absent list reaches the
 	// validation interceptor as an empty one.
 	noteAbsentList = "NOTE: an absent list and an empty one are the same request message, so the " +
-		"validation interceptor answers the empty-list error (server/validate_*.go)"
+		"validation interceptor returns the empty-list error (server/validate_*.go)"
 )
 
 // conformanceScript returns the script. hookURL is an HTTPS endpoint that
@@ -301,8 +298,9 @@ func bulkSteps() []conformanceStep {
 		{name: "bulk create with failures", request: "POST /v1/sessions/bulk",
 			body: `{"sessions":[` + item("+33610000003") + `,` + item("0610") + `,{"agentId":"{{viewer}}","clientPhone":"+33610000004"}]}`},
 		{name: "bulk create where all fail", request: "POST /v1/sessions/bulk",
-			body:        `{"sessions":[` + item("0611") + `,{"clientPhone":"+33610000005"}]}`,
-			contractGap: "the 400 of a bulk create whose items all fail has the 201's data shape, which the operation's description states but its 400 schema (Error) does not"},
+			body: `{"sessions":[` + item("0611") + `,{"clientPhone":"+33610000005"}]}`,
+			contractGap: "the 400 of a bulk create whose items all fail has the 201's data shape, " +
+				"which the operation's description states but its 400 schema (Error) does not"},
 		{name: "bulk create with no items", request: "POST /v1/sessions/bulk", body: `{"sessions":[]}`, local: true},
 		{name: "bulk create with 11 items", request: "POST /v1/sessions/bulk",
 			body: `{"sessions":[` + strings.Join(items, ",") + `]}`, local: true},
@@ -420,9 +418,8 @@ func appointmentSteps() []conformanceStep {
 // errorSteps covers authentication, routing and rate limits.
 func errorSteps() []conformanceStep {
 	return []conformanceStep{
-		{name: "request without a key", request: "GET /v1/credits", key: "none", local: true, note: noteCredential},
-		{name: "request with a basic header", request: "GET /v1/credits", key: "Basic Zm9vOmJhcg==", local: true,
-			note: noteCredential},
+		{name: "request without a key", request: "GET /v1/credits", key: "none", local: true},
+		{name: "request with a basic header", request: "GET /v1/credits", key: "Basic Zm9vOmJhcg==", local: true},
 		{name: "request with an unknown key", request: "GET /v1/credits", key: "gc_live_unknown"},
 		{name: "request with a revoked key", request: "GET /v1/organization", key: "revoked"},
 		{name: "request of a deleted organization", request: "GET /v1/agents", key: "orphan"},

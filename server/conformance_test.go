@@ -37,14 +37,17 @@ var conformanceHeaders = []string{
 
 // rateLimitHeaders are the headers that a response the gateway makes
 // without calling the upstream cannot carry.
-var rateLimitHeaders = []string{"X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset", "Retry-After"}
+var rateLimitHeaders = []string{
+	"X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset", "Retry-After",
+}
 
-// TestConformanceREST sends one scripted sequence of REST requests, covering
-// the 30 operations and their documented errors, once to a simulator
-// directly and once to the gateway's REST face in front of a second
-// simulator with the same seed and clock, and requires the same statuses,
-// headers and bodies. Every response of the gateway is also checked against
-// the contract.
+// TestConformanceREST sends one scripted sequence of REST requests, which
+// covers the 30 operations and their documented errors, to two simulators
+// with the same seed and clock: once directly, and once through the
+// gateway's REST face. The statuses, headers and bodies must be the same,
+// and every response of the gateway must meet the contract. Set
+// CONFORMANCE_DUMP to part of a step name to log both responses of the
+// matching steps.
 func TestConformanceREST(t *testing.T) {
 	t.Parallel()
 	validator := contracttest.Load(t)
@@ -60,16 +63,10 @@ func TestConformanceREST(t *testing.T) {
 
 	want := direct.run(t, script)
 	got := viaGateway.run(t, script)
-	if dump := os.Getenv("CONFORMANCE_DUMP"); dump != "" {
-		for i := range got {
-			if strings.Contains(got[i].step, dump) {
-				t.Logf("%s\n  simulator %d %s\n  gateway   %d %s", got[i].step, want[i].status, want[i].body, got[i].status, got[i].body)
-			}
-		}
-	}
 	if len(want) != len(got) {
 		t.Fatalf("the runs made %d and %d exchanges; the script diverged", len(want), len(got))
 	}
+	logExchanges(t, os.Getenv("CONFORMANCE_DUMP"), want, got)
 
 	gaps := map[string]bool{}
 	wantNorm, gotNorm := newNormalizer(), newNormalizer()
@@ -81,6 +78,21 @@ func TestConformanceREST(t *testing.T) {
 		t.Logf("contract gap (the contract does not declare what the upstream sends): %s", gap)
 	}
 	checkCoverage(t, viaGateway.sim)
+}
+
+// logExchanges logs both responses of the steps whose name contains filter,
+// to read what the comparison saw. An empty filter logs nothing.
+func logExchanges(t *testing.T, filter string, want, got []exchange) {
+	t.Helper()
+	if filter == "" {
+		return
+	}
+	for i := range got {
+		if strings.Contains(got[i].step, filter) {
+			t.Logf("%s\n  simulator %d %s\n  gateway   %d %s",
+				got[i].step, want[i].status, want[i].body, got[i].status, got[i].body)
+		}
+	}
 }
 
 // checkCoverage fails t unless the gateway reached every operation of the
@@ -116,7 +128,12 @@ type conformanceTarget struct {
 
 // newConformanceTarget starts a simulator on a fake clock and, when
 // viaGateway is set, a gateway in front of it without a response cache.
-func newConformanceTarget(t *testing.T, name string, receiver *httptest.Server, viaGateway bool) *conformanceTarget {
+func newConformanceTarget(
+	t *testing.T,
+	name string,
+	receiver *httptest.Server,
+	viaGateway bool,
+) *conformanceTarget {
 	t.Helper()
 	clock := clockwork.NewFakeClockAt(conformanceStart)
 	sim, err := simulator.New(
@@ -179,7 +196,7 @@ type exchange struct {
 	// forwarded reports whether the request reached the simulator behind
 	// the REST face; always true on the simulator side.
 	forwarded bool
-	// local is the step's declaration that the gateway answers it itself.
+	// local is the step's declaration that the gateway responds itself.
 	local bool
 	// note names a known difference that the comparison skips.
 	note string
@@ -205,7 +222,7 @@ func (c *conformanceTarget) run(t *testing.T, script []conformanceStep) []exchan
 }
 
 // send makes the REST request of a step, captures the values the step
-// names and, after a step that the gateway answers itself, resets the rate
+// names and, after a step that the gateway responds to itself, resets the rate
 // limit windows so both simulators count the same requests again.
 func (c *conformanceTarget) send(t *testing.T, step conformanceStep) exchange {
 	t.Helper()
@@ -236,6 +253,16 @@ func (c *conformanceTarget) upstreamCalls(step conformanceStep) int {
 // do sends the request of a step and reads the response.
 func (c *conformanceTarget) do(t *testing.T, step conformanceStep) exchange {
 	t.Helper()
+	ex, err := c.roundTrip(c.newRequest(t, step), step)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ex
+}
+
+// newRequest builds the REST request of a step.
+func (c *conformanceTarget) newRequest(t *testing.T, step conformanceStep) *http.Request {
+	t.Helper()
 	method, path, _ := strings.Cut(step.request, " ")
 	body := c.expand(t, step.body)
 	req, err := http.NewRequestWithContext(context.Background(), method, c.restURL+c.expand(t, path),
@@ -243,6 +270,7 @@ func (c *conformanceTarget) do(t *testing.T, step conformanceStep) exchange {
 	if err != nil {
 		t.Fatalf("%s: build request: %v", step.name, err)
 	}
+	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(body)), nil }
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
 	}
@@ -260,21 +288,26 @@ func (c *conformanceTarget) do(t *testing.T, step conformanceStep) exchange {
 	for name, values := range step.header {
 		req.Header[name] = values
 	}
+	return req
+}
 
+// roundTrip sends req and reads the response. It is safe to call from any
+// goroutine.
+func (c *conformanceTarget) roundTrip(req *http.Request, step conformanceStep) (exchange, error) {
 	res, err := c.client.Do(req)
 	if err != nil {
-		t.Fatalf("%s on the %s: %v", step.name, c.name, err)
+		return exchange{}, fmt.Errorf("%s on the %s: %w", step.name, c.name, err)
 	}
 	defer res.Body.Close()
 	data, err := io.ReadAll(res.Body)
 	if err != nil {
-		t.Fatalf("%s on the %s: read body: %v", step.name, c.name, err)
+		return exchange{}, fmt.Errorf("%s on the %s: read body: %w", step.name, c.name, err)
 	}
-	req.Body = io.NopCloser(strings.NewReader(body))
+	req.Body, _ = req.GetBody()
 	return exchange{
 		step: step.name, req: req, res: res, status: res.StatusCode, header: res.Header, body: data,
 		local: step.local, note: step.note, contractGap: step.contractGap,
-	}
+	}, nil
 }
 
 // runInflight sends a create that waits on the simulator's create delay
@@ -285,8 +318,16 @@ func (c *conformanceTarget) runInflight(t *testing.T, step conformanceStep) []ex
 	c.control(t, conformanceStep{control: "PATCH /_sim/config",
 		body: fmt.Sprintf(`{"createDelayMs":%d}`, delay.Milliseconds())})
 
-	first := make(chan exchange, 1)
-	go func() { first <- c.do(t, *step.inflight) }()
+	type result struct {
+		ex  exchange
+		err error
+	}
+	first := make(chan result, 1)
+	held := c.newRequest(t, *step.inflight)
+	go func() {
+		ex, err := c.roundTrip(held, *step.inflight)
+		first <- result{ex, err}
+	}()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := c.clock.BlockUntilContext(ctx, 1); err != nil {
@@ -296,10 +337,13 @@ func (c *conformanceTarget) runInflight(t *testing.T, step conformanceStep) []ex
 	second.forwarded = true
 	c.clock.Advance(delay)
 	done := <-first
-	done.forwarded = true
+	if done.err != nil {
+		t.Fatal(done.err)
+	}
+	done.ex.forwarded = true
 
 	c.control(t, conformanceStep{control: "PATCH /_sim/config", body: `{"createDelayMs":0}`})
-	return []exchange{second, done}
+	return []exchange{second, done.ex}
 }
 
 // control calls the control API of the simulator and fails t unless it
@@ -385,7 +429,7 @@ func lookupJSON(v any, path string) (string, bool) {
 }
 
 // compareExchanges fails t for every difference between the simulator's
-// answer and the gateway's, except the ones a step's note names.
+// response and the gateway's, except the ones a step's note names.
 func compareExchanges(t *testing.T, want, got exchange, wantNorm, gotNorm *normalizer) {
 	t.Helper()
 	var diffs []string
@@ -399,10 +443,10 @@ func compareExchanges(t *testing.T, want, got exchange, wantNorm, gotNorm *norma
 	for _, name := range conformanceHeaders {
 		w, g := want.header.Get(name), got.header.Get(name)
 		if got.local && isRateLimitHeader(name) {
-			// The gateway answered without the upstream, so it has no
+			// The gateway responded without the upstream, so it has no
 			// rate-limit state to report.
 			if g != "" {
-				diffs = append(diffs, fmt.Sprintf("header %s: the gateway answered itself but sent %q", name, g))
+				diffs = append(diffs, fmt.Sprintf("header %s: the gateway responded itself but sent %q", name, g))
 			}
 			continue
 		}
@@ -417,7 +461,7 @@ func compareExchanges(t *testing.T, want, got exchange, wantNorm, gotNorm *norma
 
 	switch {
 	case len(diffs) == 0 && got.note != "":
-		t.Errorf("%s: marked as a known difference (%s) but the answers match; remove the note", got.step, got.note)
+		t.Errorf("%s: marked as a known difference (%s) but the responses match; remove the note", got.step, got.note)
 	case len(diffs) > 0 && got.note != "":
 		t.Logf("%s: known difference, %s:\n  %s", got.step, got.note, strings.Join(diffs, "\n  "))
 	case len(diffs) > 0:
@@ -460,7 +504,7 @@ func (r *contractRecorder) Errorf(format string, args ...any) {
 
 // checkContract validates the gateway's response against the contract.
 // Statuses and paths the contract does not declare are gaps of the
-// contract, which the real upstream also answers with; they are collected
+// contract, which the real upstream also responds with. They are collected
 // in gaps. Any other violation fails t.
 func checkContract(t *testing.T, v *contracttest.Validator, ex exchange, gaps map[string]bool) {
 	t.Helper()

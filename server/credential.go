@@ -46,16 +46,16 @@ func (c *credentialInterceptor) keyFor(header http.Header) (string, error) {
 	auth := header.Get("Authorization")
 	if auth == "" {
 		if c.defaultKey == "" {
-			return "", upstream.NewError(connect.CodeUnauthenticated, http.StatusUnauthorized, upstream.ReasonMissingKey,
-				"missing API key: send an Authorization: Bearer <key> header; this gateway has no default key")
+			return "", upstream.NewError(connect.CodeUnauthenticated, http.StatusUnauthorized, upstream.ReasonUnauthorized,
+				"Missing API key: send the header Authorization: Bearer gc_live_...")
 		}
 		return c.defaultKey, nil
 	}
 	scheme, token, ok := strings.Cut(auth, " ")
 	token = strings.TrimSpace(token)
 	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
-		return "", upstream.NewError(connect.CodeUnauthenticated, http.StatusUnauthorized, "INVALID_AUTHORIZATION",
-			"invalid Authorization header: use the form \"Bearer <API key>\"")
+		return "", upstream.NewError(connect.CodeUnauthenticated, http.StatusUnauthorized, upstream.ReasonUnauthorized,
+			"Authorization header must use the Bearer scheme: Authorization: Bearer gc_live_...")
 	}
 	return token, nil
 }

@@ -11,6 +11,7 @@ import (
 	"connectrpc.com/connect"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/groundcam/groundcam-gateway/adapters/upstream"
 	groundcamv1 "github.com/groundcam/groundcam-gateway/gen/groundcam/v1"
 	"github.com/groundcam/groundcam-gateway/simulator/fault"
 )
@@ -60,7 +61,7 @@ func TestAuthorizationForwarding(t *testing.T) {
 		req.Header().Set("Authorization", "Basic dXNlcjpwYXNz")
 		before := h.sim.Calls()[verifyRoute]
 		_, err := h.auth.VerifyApiKey(context.Background(), req)
-		cerr := wantError(t, err, connect.CodeUnauthenticated, "INVALID_AUTHORIZATION", 401)
+		cerr := wantError(t, err, connect.CodeUnauthenticated, upstream.ReasonUnauthorized, 401)
 		if strings.Contains(cerr.Message(), "dXNlcjpwYXNz") {
 			t.Error("the error shows the credential")
 		}
@@ -74,7 +75,7 @@ func TestNoDefaultKey(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, harnessOptions{noDefaultKey: true})
 	_, err := h.agents.ListAgents(context.Background(), connect.NewRequest(&groundcamv1.ListAgentsRequest{}))
-	wantError(t, err, connect.CodeUnauthenticated, "MISSING_API_KEY", 401)
+	wantError(t, err, connect.CodeUnauthenticated, upstream.ReasonUnauthorized, 401)
 	if n := h.sim.Calls()["total"]; n != 0 {
 		t.Errorf("the simulator received %d requests, want none", n)
 	}

@@ -166,6 +166,9 @@ func restSeeds(f *testing.F) []restSeed {
 		{patch, "sessions/Xk9mPq2rT4wZ", "", []byte(`{"notes": null, "sessionTags": []}`)},
 		{index(http.MethodDelete), "webhooks/wh_1", "", nil},
 		{index(http.MethodPut), "sessions/Xk9mPq2rT4wZ", "", []byte(`{}`)},
+		// Bytes that are not UTF-8 in a path segment or a query value.
+		{get, "sessions/%C1", "", nil},
+		{get, "sessions", "crmId=%C1", nil},
 	}
 	for _, ex := range contractRequestExamples(f) {
 		path := strings.TrimPrefix(fillTemplate(ex.path), "/")

@@ -6,8 +6,10 @@ import (
 	"log/slog"
 	"net/http"
 	"net/textproto"
+	"net/url"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/protobuf/proto"
@@ -57,7 +59,11 @@ var queryParserOnce sync.Once
 // newRESTFace returns the REST face over connectHandler, which serves the
 // Connect procedures of every service. Request bodies larger than
 // maxBodyBytes are rejected with 413.
-func newRESTFace(connectHandler http.Handler, maxBodyBytes int64, logger *slog.Logger) (*restFace, error) {
+func newRESTFace(
+	connectHandler http.Handler,
+	maxBodyBytes int64,
+	logger *slog.Logger,
+) (*restFace, error) {
 	routes, err := upstream.LoadRoutes()
 	if err != nil {
 		return nil, fmt.Errorf("rest face: %w", err)
@@ -95,7 +101,8 @@ func newRESTFace(connectHandler http.Handler, maxBodyBytes int64, logger *slog.L
 	})
 	f.mux = runtime.NewServeMux(opts...)
 
-	if err := registerRESTServices(f.mux, &inProcessConn{handler: connectHandler, logger: logger}); err != nil {
+	conn := &inProcessConn{handler: connectHandler, logger: logger}
+	if err := registerRESTServices(f.mux, conn); err != nil {
 		return nil, fmt.Errorf("rest face: %w", err)
 	}
 	return f, nil
@@ -106,14 +113,20 @@ func newRESTFace(connectHandler http.Handler, maxBodyBytes int64, logger *slog.L
 func registerRESTServices(mux *runtime.ServeMux, conn *inProcessConn) error {
 	ctx := context.Background()
 	return joinFirst(
-		groundcamv1.RegisterAuthServiceHandlerClient(ctx, mux, groundcamv1.NewAuthServiceClient(conn)),
-		groundcamv1.RegisterAgentServiceHandlerClient(ctx, mux, groundcamv1.NewAgentServiceClient(conn)),
-		groundcamv1.RegisterSessionServiceHandlerClient(ctx, mux, groundcamv1.NewSessionServiceClient(conn)),
-		groundcamv1.RegisterCreditServiceHandlerClient(ctx, mux, groundcamv1.NewCreditServiceClient(conn)),
-		groundcamv1.RegisterWebhookServiceHandlerClient(ctx, mux, groundcamv1.NewWebhookServiceClient(conn)),
+		groundcamv1.RegisterAuthServiceHandlerClient(ctx, mux,
+			groundcamv1.NewAuthServiceClient(conn)),
+		groundcamv1.RegisterAgentServiceHandlerClient(ctx, mux,
+			groundcamv1.NewAgentServiceClient(conn)),
+		groundcamv1.RegisterSessionServiceHandlerClient(ctx, mux,
+			groundcamv1.NewSessionServiceClient(conn)),
+		groundcamv1.RegisterCreditServiceHandlerClient(ctx, mux,
+			groundcamv1.NewCreditServiceClient(conn)),
+		groundcamv1.RegisterWebhookServiceHandlerClient(ctx, mux,
+			groundcamv1.NewWebhookServiceClient(conn)),
 		groundcamv1.RegisterOrganizationServiceHandlerClient(ctx, mux,
 			groundcamv1.NewOrganizationServiceClient(conn)),
-		groundcamv1.RegisterStatisticsServiceHandlerClient(ctx, mux, groundcamv1.NewStatisticsServiceClient(conn)),
+		groundcamv1.RegisterStatisticsServiceHandlerClient(ctx, mux,
+			groundcamv1.NewStatisticsServiceClient(conn)),
 		groundcamv1.RegisterConfigurationServiceHandlerClient(ctx, mux,
 			groundcamv1.NewConfigurationServiceClient(conn)),
 		groundcamv1.RegisterAppointmentServiceHandlerClient(ctx, mux,
@@ -168,12 +181,46 @@ func (f *restFace) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		f.handleRoutingError(r.Context(), f.mux, restCodec{}, w, r, http.StatusNotFound)
 		return
 	}
-	// grpc-gateway would read a gRPC deadline from this header, which the
-	// upstream ignores, and reject a malformed one.
-	r.Header.Del("Grpc-Timeout")
+	if !utf8.ValidString(r.URL.Path) || !validQuery(r.URL.RawQuery) {
+		// Proto strings are UTF-8, so such a path or parameter cannot
+		// reach the handler at all.
+		f.writeLocalError(r.Context(), w, r, &restError{
+			status:  http.StatusBadRequest,
+			code:    "INVALID_ENCODING",
+			message: "the path or query string decodes to bytes that are not UTF-8: percent-encode UTF-8 text",
+		})
+		return
+	}
 	call := &restCall{remoteAddr: r.RemoteAddr, host: r.Host}
-	r.Body = &restBody{ReadCloser: http.MaxBytesReader(w, r.Body, f.maxBytes), call: call}
-	f.mux.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), restCallKey{}, call)))
+	req := r.WithContext(context.WithValue(r.Context(), restCallKey{}, call))
+	req.Body = &restBody{ReadCloser: http.MaxBytesReader(w, r.Body, f.maxBytes), call: call}
+	if req.Header.Get("Grpc-Timeout") != "" {
+		// grpc-gateway would read a gRPC deadline from this header, which
+		// the upstream ignores, and reject a malformed one.
+		req.Header = r.Header.Clone()
+		req.Header.Del("Grpc-Timeout")
+	}
+	f.mux.ServeHTTP(w, req)
+}
+
+// validQuery reports whether every name and value of a raw query string
+// decodes to UTF-8.
+func validQuery(raw string) bool {
+	values, err := url.ParseQuery(raw)
+	if err != nil {
+		return true // the query parser reports malformed escapes itself
+	}
+	for name, list := range values {
+		if !utf8.ValidString(name) {
+			return false
+		}
+		for _, v := range list {
+			if !utf8.ValidString(v) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // hasEmptySegment reports whether the path has an empty segment, as in
@@ -184,7 +231,11 @@ func hasEmptySegment(path string) bool {
 
 // writeSuccessStatus sets the status of a successful response to the
 // operation's success_status, such as 201 for the creates.
-func (f *restFace) writeSuccessStatus(ctx context.Context, w http.ResponseWriter, _ proto.Message) error {
+func (f *restFace) writeSuccessStatus(
+	ctx context.Context,
+	w http.ResponseWriter,
+	_ proto.Message,
+) error {
 	if m, ok := f.method(ctx); ok && m.successStatus != http.StatusOK {
 		w.WriteHeader(m.successStatus)
 	}

@@ -165,8 +165,8 @@ func newConnectRequest(ctx context.Context, method string, body []byte) (*http.R
 	}
 	if md, ok := metadata.FromOutgoingContext(ctx); ok {
 		for key, values := range md {
-			// grpc-gateway derives these two from the REST request; the
-			// Connect request carries the client's address instead.
+			// grpc-gateway derives these two from the REST request. The
+			// Connect request carries the client's address in RemoteAddr.
 			if key == "x-forwarded-for" || key == "x-forwarded-host" {
 				continue
 			}
@@ -264,7 +264,8 @@ func decodeErrorDetail(typeName, value string) (*connect.ErrorDetail, bool) {
 		return nil, false
 	}
 	var msg proto.Message = &anypb.Any{TypeUrl: "type.googleapis.com/" + typeName, Value: raw}
-	if mt, err := protoregistry.GlobalTypes.FindMessageByName(protoreflect.FullName(typeName)); err == nil {
+	mt, err := protoregistry.GlobalTypes.FindMessageByName(protoreflect.FullName(typeName))
+	if err == nil {
 		inner := mt.New().Interface()
 		if proto.Unmarshal(raw, inner) == nil {
 			msg = inner

@@ -224,7 +224,8 @@ func (f *restFace) handleRoutingError(
 func notFoundMessage(r *http.Request) string {
 	path := r.URL.Path
 	if path == "/v1" || strings.HasPrefix(path, "/v1/") {
-		return "No route for " + r.Method + " " + path + "; see the API reference for the available /v1 paths"
+		return "No route for " + r.Method + " " + path +
+			"; see the API reference for the available /v1 paths"
 	}
 	return "No route for " + r.Method + " " + path + "; the REST API is served under /v1"
 }

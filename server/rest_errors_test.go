@@ -112,11 +112,15 @@ func (f failingInterceptor) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc 
 	}
 }
 
-func (f failingInterceptor) WrapStreamingClient(next connect.StreamingClientFunc) connect.StreamingClientFunc {
+func (f failingInterceptor) WrapStreamingClient(
+	next connect.StreamingClientFunc,
+) connect.StreamingClientFunc {
 	return next
 }
 
-func (f failingInterceptor) WrapStreamingHandler(next connect.StreamingHandlerFunc) connect.StreamingHandlerFunc {
+func (f failingInterceptor) WrapStreamingHandler(
+	next connect.StreamingHandlerFunc,
+) connect.StreamingHandlerFunc {
 	return next
 }
 
@@ -125,7 +129,7 @@ func TestRESTGatewayErrors(t *testing.T) {
 	withMeta := connect.NewError(connect.CodeResourceExhausted, errors.New("too many calls"))
 	withMeta.Meta().Set("Retry-After", "3")
 	withMeta.Meta().Set("X-Secret", "no")
-	h := newRESTHarness(t, restHarnessConfig{interceptors: []connect.Interceptor{failingInterceptor{errs: map[string]error{
+	failing := failingInterceptor{errs: map[string]error{
 		"/groundcam.v1.CreditService/GetCredits": connect.NewError(connect.CodeDeadlineExceeded,
 			errors.New("the call timed out")),
 		"/groundcam.v1.OrganizationService/GetOrganization": connect.NewError(connect.CodeUnavailable,
@@ -133,8 +137,10 @@ func TestRESTGatewayErrors(t *testing.T) {
 		"/groundcam.v1.ConfigurationService/ListTags": withMeta,
 		"/groundcam.v1.ConfigurationService/ListClosureTypes": upstream.NewError(connect.CodeUnavailable,
 			http.StatusBadGateway, upstream.ReasonUnavailable, "upstream is unreachable"),
+		// nil makes the interceptor panic.
 		"/groundcam.v1.StatisticsService/GetStats": nil,
-	}}}})
+	}}
+	h := newRESTHarness(t, restHarnessConfig{interceptors: []connect.Interceptor{failing}})
 	cases := []struct {
 		path          string
 		status        int
@@ -166,7 +172,7 @@ func TestRESTMissingAPIKey(t *testing.T) {
 	t.Parallel()
 	h := newRESTHarness(t, restHarnessConfig{})
 	res, body := h.do(t, http.MethodGet, "/v1/credits", "", http.Header{"Authorization": nil})
-	assertError(t, res, body, http.StatusUnauthorized, upstream.ReasonMissingKey, "missing API key")
+	assertError(t, res, body, http.StatusUnauthorized, upstream.ReasonUnauthorized, "Missing API key: send the header Authorization: Bearer gc_live_...")
 }
 
 func TestRESTRouting(t *testing.T) {
@@ -233,15 +239,20 @@ func TestInProcessConnNoStreams(t *testing.T) {
 func TestInProcessConnErrorDetails(t *testing.T) {
 	t.Parallel()
 	info := upstream.NewError(connect.CodeNotFound, http.StatusNotFound, "NOT_FOUND", "Session not found")
-	unknown, err := connect.NewErrorDetail(&anypb.Any{TypeUrl: "type.googleapis.com/acme.v1.Unknown", Value: []byte{8, 1}})
+	unknown, err := connect.NewErrorDetail(&anypb.Any{
+		TypeUrl: "type.googleapis.com/acme.v1.Unknown", Value: []byte{8, 1},
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	info.AddDetail(unknown)
-	handler := connect.NewUnaryHandler("/groundcam.v1.SessionService/GetSession",
-		func(context.Context, *connect.Request[groundcamv1.GetSessionRequest]) (*connect.Response[groundcamv1.GetSessionResponse], error) {
-			return nil, info
-		})
+	fail := func(
+		context.Context,
+		*connect.Request[groundcamv1.GetSessionRequest],
+	) (*connect.Response[groundcamv1.GetSessionResponse], error) {
+		return nil, info
+	}
+	handler := connect.NewUnaryHandler("/groundcam.v1.SessionService/GetSession", fail)
 	conn := &inProcessConn{handler: handler, logger: slog.New(slog.DiscardHandler)}
 
 	err = conn.Invoke(context.Background(), "/groundcam.v1.SessionService/GetSession",
@@ -272,5 +283,14 @@ func TestInProcessConnResponseWithoutConnectError(t *testing.T) {
 		&groundcamv1.GetSessionRequest{}, &groundcamv1.GetSessionResponse{})
 	if connect.CodeOf(err) != connect.CodeUnimplemented {
 		t.Errorf("error = %v, want unimplemented for a 404 without a Connect body", err)
+	}
+}
+
+func TestRESTIgnoresGrpcTimeout(t *testing.T) {
+	t.Parallel()
+	h := newRESTHarness(t, restHarnessConfig{})
+	res, body := h.do(t, http.MethodGet, "/v1/tags", "", http.Header{"Grpc-Timeout": {"nonsense"}})
+	if res.StatusCode != http.StatusOK {
+		t.Errorf("status with a malformed Grpc-Timeout = %d, want 200; body %s", res.StatusCode, body)
 	}
 }

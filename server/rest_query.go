@@ -28,7 +28,11 @@ var _ runtime.QueryParameterParser = restQueryParser{}
 
 // Parse sets the fields of msg from values. The filter lists the fields
 // already bound to the path or the body, which the query cannot change.
-func (restQueryParser) Parse(msg proto.Message, values url.Values, filter *utilities.DoubleArray) error {
+func (restQueryParser) Parse(
+	msg proto.Message,
+	values url.Values,
+	filter *utilities.DoubleArray,
+) error {
 	m := msg.ProtoReflect()
 	md := m.Descriptor()
 	kept := make(url.Values, len(values))
@@ -79,7 +83,10 @@ type emptyKeyFilter struct {
 // whose JSON name is name, or the map field of a "metadata.<key>" name.
 // Fields carried in a header are never query parameters, and a map field
 // needs a key.
-func queryField(md protoreflect.MessageDescriptor, name string) (protoreflect.FieldDescriptor, bool) {
+func queryField(
+	md protoreflect.MessageDescriptor,
+	name string,
+) (protoreflect.FieldDescriptor, bool) {
 	head, _, dotted := strings.Cut(name, ".")
 	fd := md.Fields().ByJSONName(head)
 	if fd == nil || dotted != fd.IsMap() {

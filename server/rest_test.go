@@ -24,7 +24,7 @@ const (
 		`"scheduledAt":"2040-03-20T14:30:00.000Z","durationMinutes":15,"notifyBy":"sms"}`
 )
 
-// upstreamReply is what the stand-in upstream answers to one request.
+// upstreamReply is the response of the stand-in upstream to one request.
 type upstreamReply struct {
 	status int
 	header http.Header
@@ -41,7 +41,7 @@ type upstreamRequest struct {
 }
 
 // restHarness is a gateway whose REST face is served by httptest, in front
-// of a stand-in for the GroundCam API that answers from a function and
+// of a stand-in for the GroundCam API that responds from a function and
 // records every request.
 type restHarness struct {
 	gateway *httptest.Server
@@ -101,9 +101,14 @@ func newRESTHarness(t *testing.T, cfg restHarnessConfig) *restHarness {
 
 // do sends a REST request with a bearer key and returns the response with
 // its body read.
-func (h *restHarness) do(t *testing.T, method, path, body string, header http.Header) (*http.Response, []byte) {
+func (h *restHarness) do(
+	t *testing.T,
+	method, path, body string,
+	header http.Header,
+) (*http.Response, []byte) {
 	t.Helper()
-	req, err := http.NewRequestWithContext(context.Background(), method, h.gateway.URL+path, strings.NewReader(body))
+	req, err := http.NewRequestWithContext(context.Background(), method, h.gateway.URL+path,
+		strings.NewReader(body))
 	if err != nil {
 		t.Fatalf("build request: %v", err)
 	}
@@ -295,11 +300,15 @@ func (h *headerRecorder) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
 	}
 }
 
-func (h *headerRecorder) WrapStreamingClient(next connect.StreamingClientFunc) connect.StreamingClientFunc {
+func (h *headerRecorder) WrapStreamingClient(
+	next connect.StreamingClientFunc,
+) connect.StreamingClientFunc {
 	return next
 }
 
-func (h *headerRecorder) WrapStreamingHandler(next connect.StreamingHandlerFunc) connect.StreamingHandlerFunc {
+func (h *headerRecorder) WrapStreamingHandler(
+	next connect.StreamingHandlerFunc,
+) connect.StreamingHandlerFunc {
 	return next
 }
 
@@ -326,12 +335,16 @@ func TestRESTRequestHeadersReachInterceptors(t *testing.T) {
 	if v := got.Values("Authorization"); len(v) != 1 || v[0] != "Bearer gc_live_test" {
 		t.Errorf("Authorization = %q, want one value %q", v, "Bearer gc_live_test")
 	}
-	for _, name := range []string{"Idempotency-Key", "X-Idempotency-Key", "Cache-Control", "Traceparent", "Tracestate", "Baggage"} {
+	passed := []string{
+		"Idempotency-Key", "X-Idempotency-Key", "Cache-Control", "Traceparent", "Tracestate", "Baggage",
+	}
+	for _, name := range passed {
 		if !reflect.DeepEqual(got.Values(name), sent.Values(name)) {
 			t.Errorf("%s = %q, want %q", name, got.Values(name), sent.Values(name))
 		}
 	}
-	for _, name := range []string{"Cookie", "X-Custom", "Foo", "Grpc-Metadata-Foo", "X-Forwarded-For", "User-Agent"} {
+	dropped := []string{"Cookie", "X-Custom", "Foo", "Grpc-Metadata-Foo", "X-Forwarded-For", "User-Agent"}
+	for _, name := range dropped {
 		if got.Get(name) != "" {
 			t.Errorf("header %s reached the handler: %q", name, got.Get(name))
 		}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"connectrpc.com/connect"
 	"connectrpc.com/grpchealth"
@@ -44,6 +45,7 @@ type Config struct {
 type Server struct {
 	mux     *http.ServeMux
 	connect *http.ServeMux
+	rest    http.Handler
 	health  *grpchealth.StaticChecker
 	logger  *slog.Logger
 }
@@ -51,8 +53,8 @@ type Server struct {
 var _ http.Handler = (*Server)(nil)
 
 // New assembles the handlers. Interceptors run in this order, outermost
-// first: cfg.Interceptors (tracing, access log, ...), the credential
-// interceptor, request validation, then the handler.
+// first: panic recovery, cfg.Interceptors (tracing, access log, ...), the
+// credential interceptor, request validation, then the handler.
 func New(cfg Config) (*Server, error) {
 	if cfg.Upstream == nil {
 		return nil, errors.New("server: Config.Upstream is required")
@@ -64,7 +66,8 @@ func New(cfg Config) (*Server, error) {
 		cfg.MaxRequestBytes = DefaultMaxRequestBytes
 	}
 
-	interceptors := append([]connect.Interceptor(nil), cfg.Interceptors...)
+	interceptors := []connect.Interceptor{&recoverInterceptor{logger: cfg.Logger}}
+	interceptors = append(interceptors, cfg.Interceptors...)
 	interceptors = append(interceptors,
 		&credentialInterceptor{defaultKey: cfg.DefaultAPIKey},
 		&validationInterceptor{keys: newKeyVerifier(cfg.Upstream)},
@@ -72,7 +75,6 @@ func New(cfg Config) (*Server, error) {
 	opts := []connect.HandlerOption{
 		connect.WithInterceptors(interceptors...),
 		connect.WithReadMaxBytes(int(cfg.MaxRequestBytes)),
-		connect.WithRecover(recoverPanic(cfg.Logger)),
 	}
 
 	s := &Server{
@@ -97,6 +99,7 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.rest = rest
 	s.mux.Handle("/", rest)
 	return s, nil
 }
@@ -134,6 +137,12 @@ func (s *Server) mount(path string, h http.Handler) {
 // ServeHTTP routes Connect, gRPC and gRPC-Web calls by procedure path and
 // everything else to the REST face.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// REST paths skip the ServeMux, which would redirect unclean paths such
+	// as /v1//agents where the upstream answers 404.
+	if strings.HasPrefix(r.URL.Path, "/v1/") {
+		s.rest.ServeHTTP(w, r)
+		return
+	}
 	s.mux.ServeHTTP(w, r)
 }
 

@@ -335,23 +335,41 @@ func errorCode(body []byte) string {
 
 // decode checks the status and decodes the response's data into res.
 func (c *Client) decode(route *Route, resp *response, res proto.Message) error {
-	var envelope struct {
-		Data json.RawMessage `json:"data"`
+	data, found := dataMember(resp.body)
+	if !found {
+		var err error
+		if data, err = decodeEnvelope(resp.body); err != nil {
+			return invalidResponse(route, resp, err)
+		}
 	}
-	if err := json.Unmarshal(resp.body, &envelope); err != nil {
-		return invalidResponse(route, resp, fmt.Errorf("decode body: %w", err))
-	}
-	if len(envelope.Data) == 0 {
+	if len(data) == 0 {
 		return invalidResponse(route, resp, errors.New(`the body has no "data" member`))
 	}
 	target := res
 	if route.ResponseBody != nil {
 		target = res.ProtoReflect().Mutable(route.ResponseBody).Message().Interface()
 	}
-	if err := jsonmap.Unmarshal(envelope.Data, target); err != nil {
+	if err := jsonmap.Unmarshal(data, target); err != nil {
+		// dataMember left the data value unchecked, so report invalid JSON
+		// as encoding/json words it.
+		if _, jsonErr := decodeEnvelope(resp.body); jsonErr != nil {
+			return invalidResponse(route, resp, jsonErr)
+		}
 		return invalidResponse(route, resp, err)
 	}
 	return nil
+}
+
+// decodeEnvelope returns the "data" member of body with encoding/json,
+// which checks the whole body.
+func decodeEnvelope(body []byte) (json.RawMessage, error) {
+	var envelope struct {
+		Data json.RawMessage `json:"data"`
+	}
+	if err := json.Unmarshal(body, &envelope); err != nil {
+		return nil, fmt.Errorf("decode body: %w", err)
+	}
+	return envelope.Data, nil
 }
 
 // forwardedHeaders are the upstream response headers that reach callers.

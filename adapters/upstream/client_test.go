@@ -467,7 +467,7 @@ func TestClientFailsWithoutUpstream(t *testing.T) {
 
 	_, err := c.Call(context.Background(), "groundcam.v1.CreditService.GetCredits",
 		&groundcamv1.GetCreditsRequest{}, &groundcamv1.GetCreditsResponse{})
-	checkClientError(t, err, connect.CodeUnauthenticated, ReasonMissingKey, 401)
+	checkClientError(t, err, connect.CodeUnauthenticated, ReasonUnauthorized, 401)
 	_, _, err = callClient(c, "groundcam.v1.SessionService.GetSession", &groundcamv1.GetSessionRequest{})
 	if connect.CodeOf(err) != connect.CodeInvalidArgument {
 		t.Errorf("GetSession without id = %v, want invalid_argument", err)

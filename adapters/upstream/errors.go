@@ -35,7 +35,9 @@ const (
 	ReasonUnavailable     = "UPSTREAM_UNAVAILABLE"
 	ReasonTimeout         = "UPSTREAM_TIMEOUT"
 	ReasonInvalidResponse = "UPSTREAM_INVALID_RESPONSE"
-	ReasonMissingKey      = "MISSING_API_KEY"
+	// ReasonUnauthorized is the upstream's own code for a missing or
+	// malformed Authorization header, reused so callers see one code.
+	ReasonUnauthorized = "UNAUTHORIZED"
 )
 
 // CodeFor maps an upstream HTTP status and error code to the Connect code
@@ -123,7 +125,7 @@ func ErrorInfoOf(err error) (*errdetails.ErrorInfo, bool) {
 }
 
 func errMissingKey() *connect.Error {
-	return NewError(connect.CodeUnauthenticated, http.StatusUnauthorized, ReasonMissingKey,
+	return NewError(connect.CodeUnauthenticated, http.StatusUnauthorized, ReasonUnauthorized,
 		"missing API key: send an Authorization: Bearer <key> header or configure the gateway's default key")
 }
 
