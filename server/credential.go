@@ -45,6 +45,12 @@ func (c *credentialInterceptor) WrapStreamingHandler(next connect.StreamingHandl
 func (c *credentialInterceptor) keyFor(header http.Header) (string, error) {
 	auth := header.Get("Authorization")
 	if auth == "" {
+		// A header sent empty is a malformed credential, not a request
+		// for the default key.
+		if _, sent := header["Authorization"]; sent {
+			return "", upstream.NewError(connect.CodeUnauthenticated, http.StatusUnauthorized, upstream.ReasonUnauthorized,
+				"Missing API key: send the header Authorization: Bearer gc_live_...")
+		}
 		if c.defaultKey == "" {
 			return "", upstream.NewError(connect.CodeUnauthenticated, http.StatusUnauthorized, upstream.ReasonUnauthorized,
 				"Missing API key: send the header Authorization: Bearer gc_live_...")

@@ -75,6 +75,7 @@ func New(cfg Config) (*Server, error) {
 	opts := []connect.HandlerOption{
 		connect.WithInterceptors(interceptors...),
 		connect.WithReadMaxBytes(int(cfg.MaxRequestBytes)),
+		connect.WithCodec(strictJSONCodec{}),
 	}
 
 	s := &Server{

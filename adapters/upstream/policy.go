@@ -274,8 +274,8 @@ func (p *Policy) attempt(ctx context.Context, c *Client, cl *call) (outcome, err
 	done, err := p.breaker.Allow()
 	if err != nil {
 		return outcome{}, NewError(connect.CodeUnavailable, http.StatusServiceUnavailable, ReasonCircuitOpen,
-			fmt.Sprintf("upstream %s is failing, so the gateway's circuit breaker rejected the call "+
-				"without sending it; retry in a few seconds", cl.route.Name()))
+			fmt.Sprintf("the upstream failed repeatedly, so the gateway's circuit breaker, shared by all "+
+				"routes, rejected %s without sending it; retry in a few seconds", cl.route.Name()))
 	}
 	resp, err := c.send(ctx, cl)
 	o := classify(ctx, cl, resp, err, p.clock.Now())

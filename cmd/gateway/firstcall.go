@@ -17,12 +17,13 @@ func printFirstCalls(w io.Writer, api net.Addr, organization string) {
 The gateway is serving the embedded GroundCam simulator (demo organization %q).
 Try a first call, for example listing the agents:
 
-  buf curl --protocol connect --http2-prior-knowledge %s/groundcam.v1.AgentService/ListAgents
+  .bin/buf curl --protocol connect --http2-prior-knowledge %s/groundcam.v1.AgentService/ListAgents
   grpcurl -plaintext %s groundcam.v1.AgentService/ListAgents
   curl %s/v1/agents
   curl -H 'Content-Type: application/json' -d '{}' %s/groundcam.v1.AgentService/ListAgents
 
-Stop it with Ctrl-C.
+.bin/buf appears after scripts/generate or scripts/test; grpcurl is not
+installed by this repository. Stop the gateway with Ctrl-C.
 
 `, organization, base, addr, base, base)
 }

@@ -32,7 +32,8 @@ type child struct {
 const childStartTimeout = 30 * time.Second
 
 // startChild runs "loadgen serve" for rung and waits until it listens.
-func startChild(ctx context.Context, rung bench.Rung, upstreamURL string) (*child, error) {
+// env adds environment variables, such as "GOMEMLIMIT=48MiB".
+func startChild(ctx context.Context, rung bench.Rung, upstreamURL string, env ...string) (*child, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, fmt.Errorf("find own executable: %w", err)
@@ -43,6 +44,9 @@ func startChild(ctx context.Context, rung bench.Rung, upstreamURL string) (*chil
 	}
 	cmd := exec.CommandContext(ctx, self, args...)
 	cmd.Stderr = os.Stderr
+	if len(env) > 0 {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		return nil, fmt.Errorf("server %s: %w", rung, err)

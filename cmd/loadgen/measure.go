@@ -24,6 +24,8 @@ type spec struct {
 	// rate is the fixed rate in calls per second.
 	rate             float64
 	warmup, duration time.Duration
+	// env adds environment variables to the server process.
+	env []string
 }
 
 // measurement is one run's result.
@@ -61,7 +63,7 @@ func measure(ctx context.Context, s spec, upstreamURL string) (measurement, erro
 	if s.c.Rung.NeedsUpstream() {
 		stubURL = upstreamURL
 	}
-	srv, err := startChild(ctx, s.c.Rung, stubURL)
+	srv, err := startChild(ctx, s.c.Rung, stubURL, s.env...)
 	if err != nil {
 		return measurement{}, err
 	}

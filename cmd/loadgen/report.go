@@ -29,10 +29,11 @@ func printReport(w io.Writer, r *Report, gb *goBench) {
 	}
 	printFixed(w, r)
 	for _, res := range r.RSS {
-		fmt.Fprintf(w, "resident set: %s with %d clients, %.0f req/s, p99 %s, %d errors: server peak RSS %.1f MiB"+
+		fmt.Fprintf(w, "resident set: %s with %d clients%s, %.0f req/s, p99 %s, %d errors: server peak RSS %.1f MiB"+
 			" (at the end: heap in use %.1f MiB, stacks %.1f MiB, from the OS %.1f MiB, %d goroutines)\n",
-			res.Case, res.Clients, res.Throughput, micros(res.Latency.P99), res.Errors, mib(res.PeakRSS),
-			mib(res.Memory.HeapInuse), mib(res.Memory.StackInuse), mib(res.Memory.Sys), res.Memory.Goroutines)
+			res.Case, res.Clients, envLabel(res.Env), res.Throughput, micros(res.Latency.P99), res.Errors,
+			mib(res.PeakRSS), mib(res.Memory.HeapInuse), mib(res.Memory.StackInuse), mib(res.Memory.Sys),
+			res.Memory.Goroutines)
 	}
 	if len(r.RSS) > 0 {
 		fmt.Fprintln(w)
@@ -200,6 +201,14 @@ func sizesOf(results []Result) []string {
 		}
 	}
 	return sizes
+}
+
+// envLabel formats the environment of a server process, or "" for none.
+func envLabel(env []string) string {
+	if len(env) == 0 {
+		return ""
+	}
+	return " and " + strings.Join(env, " ")
 }
 
 func caseLabel(r Result) string { return r.Rung + "/" + r.Protocol }

@@ -16,7 +16,9 @@ type Result struct {
 	Mode     string  `json:"mode"`
 	Clients  int     `json:"clients"`
 	Rate     float64 `json:"rate,omitempty"`
-	Runs     int     `json:"runs"`
+	// Env lists the environment variables added to the server process.
+	Env  []string `json:"env,omitempty"`
+	Runs int      `json:"runs"`
 	// Throughput is the median of the runs' completed calls per second.
 	Throughput      float64   `json:"throughput"`
 	RoundThroughput []float64 `json:"round_throughput"`
@@ -52,6 +54,7 @@ func aggregate(c bench.Case, runs []measurement) Result {
 		Mode:     first.mode,
 		Clients:  first.clients,
 		Rate:     first.rate,
+		Env:      first.env,
 		Runs:     len(runs),
 	}
 	var latencies, service []time.Duration

@@ -67,7 +67,7 @@ func printTargets(w io.Writer, r *Report, gb *goBench) {
 		}
 		lines = append(lines, targetLine{
 			size:   res.Size,
-			name:   fmt.Sprintf("peak RSS < 64 MiB with %d %s clients", res.Clients, res.Protocol),
+			name:   fmt.Sprintf("peak RSS < 64 MiB with %d %s clients%s", res.Clients, res.Protocol, envLabel(res.Env)),
 			checks: []check{{source: "MiB", value: mib(res.PeakRSS), met: res.PeakRSS < maxPeakRSS}},
 		})
 	}

@@ -66,23 +66,34 @@ func loadCached(path string) (*contract, error) {
 	return entry.contract, entry.err
 }
 
-// contractPath locates the contract file; see ContractPath.
+// contractPath locates the contract file and checks that it exists; see
+// ContractPath.
 func contractPath() (string, error) {
-	if path := os.Getenv(EnvContract); path != "" {
-		if _, err := os.Stat(path); err != nil {
+	path, err := locateContract()
+	if err != nil {
+		return "", err
+	}
+	if _, err := os.Stat(path); err != nil {
+		if os.Getenv(EnvContract) != "" {
 			return "", fmt.Errorf("%s=%s: %w", EnvContract, path, err)
 		}
+		return "", fmt.Errorf("%s is not set and %s does not exist", EnvContract, path)
+	}
+	return path, nil
+}
+
+// locateContract returns $GROUNDCAM_OPENAPI, else
+// ../shared/upstream/groundcam-openapi.yaml relative to the repository root,
+// without checking that the file exists.
+func locateContract() (string, error) {
+	if path := os.Getenv(EnvContract); path != "" {
 		return path, nil
 	}
 	root, err := repoRoot()
 	if err != nil {
 		return "", err
 	}
-	path := filepath.Join(root, "..", "shared", "upstream", "groundcam-openapi.yaml")
-	if _, err := os.Stat(path); err != nil {
-		return "", fmt.Errorf("%s is not set and %s does not exist", EnvContract, path)
-	}
-	return path, nil
+	return filepath.Join(root, "..", "shared", "upstream", "groundcam-openapi.yaml"), nil
 }
 
 // repoRoot returns the nearest directory at or above the working directory
