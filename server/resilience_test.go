@@ -1,7 +1,6 @@
 package server_test
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -11,7 +10,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -24,6 +22,7 @@ import (
 	"github.com/groundcam/groundcam-gateway/adapters/upstream"
 	groundcamv1 "github.com/groundcam/groundcam-gateway/gen/groundcam/v1"
 	"github.com/groundcam/groundcam-gateway/gen/groundcam/v1/groundcamv1connect"
+	"github.com/groundcam/groundcam-gateway/internal/testutil"
 	"github.com/groundcam/groundcam-gateway/server"
 	"github.com/groundcam/groundcam-gateway/simulator"
 	"github.com/groundcam/groundcam-gateway/simulator/fault"
@@ -161,15 +160,7 @@ func (g *faultGateway) restGet(t *testing.T, id string) (*http.Response, restErr
 	if err != nil {
 		t.Fatalf("build request: %v", err)
 	}
-	res, err := g.caller.Do(req)
-	if err != nil {
-		t.Fatalf("GET /v1/sessions/%s: %v", id, err)
-	}
-	defer res.Body.Close()
-	body, err := io.ReadAll(res.Body)
-	if err != nil {
-		t.Fatalf("read body: %v", err)
-	}
+	res, body := testutil.Do(t, g.caller, req)
 	var envelope restErrorEnvelope
 	if res.StatusCode >= 400 {
 		if err := json.Unmarshal(body, &envelope); err != nil {
@@ -414,7 +405,7 @@ func (panickingUpstream) Call(context.Context, protoreflect.FullName, proto.Mess
 
 func TestResiliencePanicRecovered(t *testing.T) {
 	t.Parallel()
-	logs := &syncBuffer{}
+	logs := &testutil.LockedBuffer{}
 	gateway, err := server.New(server.Config{
 		Upstream:      panickingUpstream{},
 		DefaultAPIKey: "gc_live_test",
@@ -445,48 +436,21 @@ func TestResiliencePanicRecovered(t *testing.T) {
 	if bytes.Contains(body, []byte("gc_live_deadbeef")) {
 		t.Errorf("REST body %s shows the panic value", body)
 	}
-	if got := logs.count(t, "handler panicked"); got != 2 {
+	if got := countErrorLogs(t, logs, "handler panicked"); got != 2 {
 		t.Errorf("panic log lines = %d, want one per call, 2", got)
 	}
-	if got := logs.count(t, ""); got != 2 {
+	if got := countErrorLogs(t, logs, ""); got != 2 {
 		t.Errorf("error log lines = %d, want only the 2 panic lines:\n%s", got, logs.String())
 	}
 }
 
-// syncBuffer is a bytes.Buffer that is safe for concurrent writes.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// count returns how many JSON log records at level ERROR have the message
-// msg, or any message when msg is "".
-func (b *syncBuffer) count(t *testing.T, msg string) int {
+// countErrorLogs returns how many JSON log records in logs are at level
+// ERROR and have the message msg, or any message when msg is "".
+func countErrorLogs(t *testing.T, logs *testutil.LockedBuffer, msg string) int {
 	t.Helper()
 	n := 0
-	scanner := bufio.NewScanner(strings.NewReader(b.String()))
-	scanner.Buffer(nil, 1<<20)
-	for scanner.Scan() {
-		var record struct {
-			Level string `json:"level"`
-			Msg   string `json:"msg"`
-		}
-		if err := json.Unmarshal(scanner.Bytes(), &record); err != nil {
-			t.Fatalf("log line %q: %v", scanner.Text(), err)
-		}
-		if record.Level == "ERROR" && (msg == "" || record.Msg == msg) {
+	for _, record := range testutil.LogRecords(t, logs.String(), msg) {
+		if record["level"] == "ERROR" {
 			n++
 		}
 	}

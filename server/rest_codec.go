@@ -186,8 +186,14 @@ func bodyFieldError(md protoreflect.MessageDescriptor, data []byte, err error) *
 	case fd == nil || fd.Enum() == nil:
 		e.message = syntaxErr.Path + ": " + syntaxErr.Reason
 	case fd.Enum().FullName() == webhookEventEnum:
-		value, _ := jsonStringAt(data, syntaxErr.Path)
-		e.code, e.message = "INVALID_EVENT", "Invalid event: "+value
+		value, isString := jsonStringAt(data, syntaxErr.Path)
+		if isString && strings.HasSuffix(syntaxErr.Path, "]") {
+			e.code, e.message = "INVALID_EVENT", "Invalid event: "+value
+			break
+		}
+		// Not a list of strings at all, as the upstream words it.
+		name, _, _ := strings.Cut(syntaxErr.Path, "[")
+		e.message = name + " must be an array of strings"
 	default:
 		e.message = enumMessage(syntaxErr.Path, fd.Enum())
 	}

@@ -1,17 +1,11 @@
 package upstream
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -23,6 +17,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 
 	groundcamv1 "github.com/groundcam/groundcam-gateway/gen/groundcam/v1"
+	"github.com/groundcam/groundcam-gateway/internal/testutil"
 	"github.com/groundcam/groundcam-gateway/simulator"
 	"github.com/groundcam/groundcam-gateway/simulator/fault"
 )
@@ -65,7 +60,7 @@ type policyEnv struct {
 	ctx     context.Context // carries the demo Pro organization's API key
 	agentID string
 	metrics *sdkmetric.ManualReader
-	logs    *lockedBuffer
+	logs    *testutil.LockedBuffer
 }
 
 // newPolicyEnv starts a simulator, whose rate limit is high enough that
@@ -83,7 +78,7 @@ func newPolicyEnv(t *testing.T, cfg policyEnvConfig) *policyEnv {
 
 	transport := &http.Transport{}
 	t.Cleanup(transport.CloseIdleConnections)
-	env := &policyEnv{sim: sim, metrics: sdkmetric.NewManualReader(), logs: &lockedBuffer{}}
+	env := &policyEnv{sim: sim, metrics: sdkmetric.NewManualReader(), logs: &testutil.LockedBuffer{}}
 	logger := slog.New(slog.NewJSONHandler(env.logs, nil))
 	popts := []PolicyOption{
 		WithPolicyLogger(logger),
@@ -183,18 +178,7 @@ func (e *policyEnv) calls(route string) int {
 // logLines returns the JSON log records whose message is msg.
 func (e *policyEnv) logLines(t *testing.T, msg string) []map[string]any {
 	t.Helper()
-	var out []map[string]any
-	scanner := bufio.NewScanner(strings.NewReader(e.logs.String()))
-	for scanner.Scan() {
-		var record map[string]any
-		if err := json.Unmarshal(scanner.Bytes(), &record); err != nil {
-			t.Fatalf("log line %q: %v", scanner.Text(), err)
-		}
-		if record["msg"] == msg {
-			out = append(out, record)
-		}
-	}
-	return out
+	return testutil.LogRecords(t, e.logs.String(), msg)
 }
 
 // metric returns the data points of the named metric, or nil.
@@ -218,15 +202,7 @@ func (e *policyEnv) metric(t *testing.T, name string) metricdata.Aggregation {
 // that connecting to it is refused.
 func refusedURL(t *testing.T) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("listen: %v", err)
-	}
-	addr := l.Addr().String()
-	if err := l.Close(); err != nil {
-		t.Fatalf("close listener: %v", err)
-	}
-	return "http://" + addr + "/v1"
+	return "http://" + testutil.FreeAddr(t) + "/v1"
 }
 
 // waitFor polls cond until it holds, failing the test after a generous
@@ -278,22 +254,4 @@ func retryInfoOf(err error) (*errdetails.RetryInfo, bool) {
 		}
 	}
 	return nil, false
-}
-
-// lockedBuffer is a bytes.Buffer that is safe for concurrent writes.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

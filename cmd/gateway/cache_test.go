@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
-	"net"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +12,7 @@ import (
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 
 	"github.com/groundcam/groundcam-gateway/adapters/cache"
+	"github.com/groundcam/groundcam-gateway/internal/testutil"
 )
 
 func TestNewCacheMemory(t *testing.T) {
@@ -58,12 +58,7 @@ func TestNewCacheRedisURL(t *testing.T) {
 	t.Cleanup(func() { redis.SetLogger(redisLogger{logger: slog.New(slog.DiscardHandler)}) })
 	// A port that nothing listens on: the store connects on first use, so
 	// the cache is created anyway.
-	listener, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("find a free port: %v", err)
-	}
-	addr := listener.Addr().String()
-	_ = listener.Close()
+	addr := testutil.FreeAddr(t)
 
 	var logs bytes.Buffer
 	c, err := newCache("redis://:s3cret@"+addr+"/0", slog.New(slog.NewTextHandler(&logs, nil)), nil)

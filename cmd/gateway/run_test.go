@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -11,7 +10,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -24,26 +22,9 @@ import (
 	"github.com/groundcam/groundcam-gateway/adapters/telemetry"
 	groundcamv1 "github.com/groundcam/groundcam-gateway/gen/groundcam/v1"
 	"github.com/groundcam/groundcam-gateway/gen/groundcam/v1/groundcamv1connect"
+	"github.com/groundcam/groundcam-gateway/internal/testutil"
 	"github.com/groundcam/groundcam-gateway/simulator"
 )
-
-// syncBuffer is a bytes.Buffer safe for concurrent writers.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // testConfig returns a configuration on free loopback ports.
 func testConfig(upstreamURL, key string) config {
@@ -59,7 +40,7 @@ func testConfig(upstreamURL, key string) config {
 type startedGateway struct {
 	api, admin     net.Addr
 	done           chan error
-	logs, stdout   *syncBuffer
+	logs, stdout   *testutil.LockedBuffer
 	listenerClosed chan struct{}
 }
 
@@ -67,7 +48,7 @@ type startedGateway struct {
 func startRun(t *testing.T, ctx context.Context, cfg config, clock clockwork.Clock) *startedGateway {
 	t.Helper()
 	g := &startedGateway{
-		done: make(chan error, 1), logs: &syncBuffer{}, stdout: &syncBuffer{},
+		done: make(chan error, 1), logs: &testutil.LockedBuffer{}, stdout: &testutil.LockedBuffer{},
 		listenerClosed: make(chan struct{}),
 	}
 	ready := make(chan struct{})

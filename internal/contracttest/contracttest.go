@@ -3,7 +3,10 @@
 //
 // The contract is found through [ContractPath]: the GROUNDCAM_OPENAPI
 // environment variable, else ../shared/upstream/groundcam-openapi.yaml next
-// to the repository root. Tests skip when it is missing.
+// to the repository root. Tests skip when it is missing. Besides the
+// validator that [Load] returns, [Document] parses the contract into plain
+// values, and [RequestExamples] and [ResponseExamples] list its JSON examples
+// for fuzz seeds, which are left out when the contract is missing.
 //
 // Two adjustments make the document check what the upstream really sends:
 //
