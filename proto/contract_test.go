@@ -3,9 +3,6 @@ package proto
 import (
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -14,11 +11,8 @@ import (
 	"sigs.k8s.io/yaml"
 
 	_ "github.com/groundcam/groundcam-gateway/gen/groundcam/v1" // registers the API descriptors
+	"github.com/groundcam/groundcam-gateway/internal/contracttest"
 )
-
-// contractEnv names the environment variable that points to the upstream
-// contract, groundcam-openapi.yaml.
-const contractEnv = "GROUNDCAM_OPENAPI"
 
 // apiPackage is the proto package whose services mirror the upstream API.
 const apiPackage protoreflect.FullName = "groundcam.v1"
@@ -108,57 +102,11 @@ func apiMethods() []protoreflect.MethodDescriptor {
 	return methods
 }
 
-// loadContract parses the upstream contract. It skips the test when the
-// file does not exist.
-func loadContract(t *testing.T) map[string]any {
-	t.Helper()
-	path, err := contractPath()
-	if err != nil {
-		t.Fatal(err)
-	}
-	data, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		t.Skipf("upstream contract %s not found: set %s to the path of groundcam-openapi.yaml",
-			path, contractEnv)
-	}
-	if err != nil {
-		t.Fatalf("read upstream contract: %v", err)
-	}
-	var doc map[string]any
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		t.Fatalf("parse upstream contract %s: %v", path, err)
-	}
-	return doc
-}
-
-// contractPath returns $GROUNDCAM_OPENAPI, else
-// ../shared/upstream/groundcam-openapi.yaml from the repository root, the
-// nearest directory above the working directory that has a go.mod.
-func contractPath() (string, error) {
-	if path := os.Getenv(contractEnv); path != "" {
-		return path, nil
-	}
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", fmt.Errorf("find repository root: %w", err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(dir, "..", "shared", "upstream", "groundcam-openapi.yaml"), nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("find repository root: no go.mod above the working directory")
-		}
-		dir = parent
-	}
-}
-
 // TestContractCoverage checks that every upstream operation has exactly one
 // RPC, with the same route, parameters, body and response properties.
 func TestContractCoverage(t *testing.T) {
 	t.Parallel()
-	doc := loadContract(t)
+	doc := contracttest.Document(t)
 	ops, err := contractOperations(doc)
 	if err != nil {
 		t.Fatalf("list contract operations: %v", err)

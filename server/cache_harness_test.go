@@ -23,6 +23,7 @@ import (
 
 	"github.com/groundcam/groundcam-gateway/adapters/cache"
 	"github.com/groundcam/groundcam-gateway/adapters/upstream"
+	"github.com/groundcam/groundcam-gateway/internal/testutil"
 	"github.com/groundcam/groundcam-gateway/simulator"
 	"github.com/groundcam/groundcam-gateway/simulator/fault"
 )
@@ -125,15 +126,7 @@ func (u *cacheUpstream) send(t *testing.T, key, method, path, body string) map[s
 		req.Header.Set("Content-Type", "application/json")
 	}
 
-	res, err := u.http.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer res.Body.Close()
-	raw, err := io.ReadAll(res.Body)
-	if err != nil {
-		t.Fatalf("read %s %s: %v", method, path, err)
-	}
+	res, raw := testutil.Do(t, u.http, req)
 	if res.StatusCode >= 300 {
 		t.Fatalf("%s %s: status %d, body %s", method, path, res.StatusCode, raw)
 	}
@@ -361,15 +354,7 @@ func (g *cacheGateway) do(t *testing.T, face cacheFace, call cacheCall, key stri
 	if call.body != "" {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	res, err := g.http.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", call.method, call.path, err)
-	}
-	defer res.Body.Close()
-	raw, err := io.ReadAll(res.Body)
-	if err != nil {
-		t.Fatalf("read %s %s: %v", call.method, call.path, err)
-	}
+	res, raw := testutil.Do(t, g.http, req)
 	return cacheReply{header: res.Header, body: string(bytes.TrimSpace(raw)), status: res.StatusCode}
 }
 

@@ -2,149 +2,23 @@ package server
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"net"
-	"os"
-	"os/exec"
-	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 
 	"github.com/groundcam/groundcam-gateway/adapters/cache"
+	"github.com/groundcam/groundcam-gateway/internal/testutil"
 )
 
-// cacheRedis is a redis-server process that a test started on 127.0.0.1.
-// It keeps nothing on disk.
-type cacheRedis struct {
-	t    *testing.T
-	port int
-
-	mu  sync.Mutex
-	cmd *exec.Cmd
-}
-
-// startCacheRedis starts a redis-server on a free port and kills it when
-// the test ends. It skips the test when redis-server is not installed.
-func startCacheRedis(t *testing.T) *cacheRedis {
+// startCacheRedis starts a redis-server that keeps nothing on disk on a
+// free port, and kills it when the test ends. It skips the test when
+// redis-server is not installed.
+func startCacheRedis(t *testing.T) *testutil.RedisServer {
 	t.Helper()
-	if _, err := exec.LookPath("redis-server"); err != nil {
-		t.Skip("redis-server not found in PATH; install the Debian package redis-server " +
-			"(apt-get install redis-server) to run the Redis cache tests")
-	}
-	r := &cacheRedis{t: t}
-	t.Cleanup(r.kill)
-	// Another process may take the free port before redis-server binds it.
-	var err error
-	for range 3 {
-		r.port = freeLocalPort(t)
-		if err = r.start(); err == nil {
-			return r
-		}
-	}
-	t.Fatalf("start redis-server: %v", err)
-	return nil
-}
-
-func freeLocalPort(t *testing.T) int {
-	t.Helper()
-	listener, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("find a free port: %v", err)
-	}
-	defer listener.Close()
-	return listener.Addr().(*net.TCPAddr).Port
-}
-
-func (r *cacheRedis) url() string {
-	return fmt.Sprintf("redis://127.0.0.1:%d/0", r.port)
-}
-
-// start runs redis-server on r.port and waits until it replies to PING.
-func (r *cacheRedis) start() error {
-	cmd := exec.Command("redis-server",
-		"--port", strconv.Itoa(r.port),
-		"--bind", "127.0.0.1",
-		"--save", "",
-		"--appendonly", "no",
-		"--loglevel", "warning")
-	if err := cmd.Start(); err != nil {
-		return err
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		select {
-		case err := <-exited:
-			return fmt.Errorf("redis-server on port %d exited: %v", r.port, err)
-		default:
-		}
-		if pingRedis(r.port) == nil {
-			r.mu.Lock()
-			r.cmd = cmd
-			r.mu.Unlock()
-			go func() { <-exited }()
-			return nil
-		}
-		if time.Now().After(deadline) {
-			_ = cmd.Process.Kill()
-			<-exited
-			return fmt.Errorf("redis-server on port %d did not answer PING within 10s", r.port)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
-// pingRedis sends PING over a plain connection.
-func pingRedis(port int) error {
-	conn, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), time.Second)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	if err := conn.SetDeadline(time.Now().Add(time.Second)); err != nil {
-		return err
-	}
-	if _, err := conn.Write([]byte("PING\r\n")); err != nil {
-		return err
-	}
-	reply := make([]byte, 7)
-	if _, err := conn.Read(reply); err != nil {
-		return err
-	}
-	if !strings.HasPrefix(string(reply), "+PONG") {
-		return fmt.Errorf("unexpected PING reply %q", reply)
-	}
-	return nil
-}
-
-// kill stops redis-server with SIGKILL and waits until its port refuses
-// connections. It does nothing when the server is not running.
-func (r *cacheRedis) kill() {
-	r.mu.Lock()
-	cmd := r.cmd
-	r.cmd = nil
-	r.mu.Unlock()
-	if cmd == nil {
-		return
-	}
-	if err := cmd.Process.Kill(); err != nil && !errors.Is(err, os.ErrProcessDone) {
-		r.t.Errorf("kill redis-server: %v", err)
-	}
-	deadline := time.Now().Add(10 * time.Second)
-	for pingRedis(r.port) == nil {
-		if time.Now().After(deadline) {
-			r.t.Errorf("redis-server on port %d still answers 10s after SIGKILL", r.port)
-			return
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	return testutil.StartRedis(t, "the Redis cache tests")
 }
 
 // newRedisGateway returns a gateway whose cache uses the Redis server at
@@ -167,8 +41,8 @@ func TestCacheRedisSharedByReplicas(t *testing.T) {
 	up := startCacheUpstream(t, nil)
 	session := up.sessionID(t, up.acme.Key, "completed")
 	up.sim.ResetCalls()
-	one := newRedisGateway(t, up, redis.url())
-	two := newRedisGateway(t, up, redis.url())
+	one := newRedisGateway(t, up, redis.URL())
+	two := newRedisGateway(t, up, redis.URL())
 	read := callGetSession(session)
 	key := up.acme.Key
 
@@ -198,13 +72,13 @@ func TestCacheRedisOutage(t *testing.T) {
 	up := startCacheUpstream(t, nil)
 	session := up.sessionID(t, up.acme.Key, "completed")
 	up.sim.ResetCalls()
-	gateways := []*cacheGateway{newRedisGateway(t, up, redis.url()), newRedisGateway(t, up, redis.url())}
+	gateways := []*cacheGateway{newRedisGateway(t, up, redis.URL()), newRedisGateway(t, up, redis.URL())}
 	read := callGetSession(session)
 	key := up.acme.Key
 	gateways[0].read(t, faceConnect, read, key, cache.StatusMiss)
 	gateways[1].read(t, faceConnect, read, key, cache.StatusHit)
 
-	redis.kill()
+	redis.Stop()
 
 	// Both replicas keep serving reads, uncached, and writes.
 	calls := up.calls(read.route)
@@ -244,14 +118,14 @@ func TestCacheRedisRecovers(t *testing.T) {
 	t.Parallel()
 	redis := startCacheRedis(t)
 	up := startCacheUpstream(t, nil)
-	g := newRedisGateway(t, up, redis.url())
+	g := newRedisGateway(t, up, redis.URL())
 	read := callGetCredits()
 	key := up.acme.Key
 	g.read(t, faceConnect, read, key, cache.StatusMiss)
 
-	redis.kill()
+	redis.Stop()
 	g.read(t, faceConnect, read, key, cache.StatusMiss)
-	if err := redis.start(); err != nil {
+	if err := redis.Restart(); err != nil {
 		t.Fatalf("restart redis-server: %v", err)
 	}
 	waitForBackendUp(t, g)

@@ -1,12 +1,9 @@
 package server_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 
 	"connectrpc.com/connect"
@@ -18,46 +15,13 @@ import (
 	"github.com/groundcam/groundcam-gateway/adapters/cache"
 	"github.com/groundcam/groundcam-gateway/adapters/telemetry"
 	groundcamv1 "github.com/groundcam/groundcam-gateway/gen/groundcam/v1"
+	"github.com/groundcam/groundcam-gateway/internal/testutil"
 	"github.com/groundcam/groundcam-gateway/server"
 )
 
-// accessLogBuffer is a bytes.Buffer that the gateway's goroutines may share.
-type accessLogBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *accessLogBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *accessLogBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// accessLines returns the decoded access log lines in buf.
-func accessLines(t *testing.T, buf *accessLogBuffer) []map[string]any {
-	t.Helper()
-	var lines []map[string]any
-	for _, raw := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
-		var line map[string]any
-		if err := json.Unmarshal([]byte(raw), &line); err != nil {
-			t.Fatalf("log line %q is not JSON: %v", raw, err)
-		}
-		if line["msg"] == "rpc call" {
-			lines = append(lines, line)
-		}
-	}
-	return lines
-}
-
 func TestAccessLog(t *testing.T) {
 	t.Parallel()
-	buf := &accessLogBuffer{}
+	buf := &testutil.LockedBuffer{}
 	logger := telemetry.NewLogger(buf, slog.LevelInfo)
 	spans := tracetest.NewSpanRecorder()
 	tracing, err := otelconnect.NewInterceptor(
@@ -100,7 +64,7 @@ func TestAccessLog(t *testing.T) {
 	}, h.key(keyBistro)))
 	wantError(t, err, connect.CodeInvalidArgument, "INVALID_PHONE", 400)
 
-	lines := accessLines(t, buf)
+	lines := testutil.LogRecords(t, buf.String(), "rpc call")
 	if len(lines) != 4 {
 		t.Fatalf("access lines = %d, want 4:\n%s", len(lines), buf)
 	}

@@ -8,16 +8,13 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
 
-	"sigs.k8s.io/yaml"
-
 	"github.com/groundcam/groundcam-gateway/adapters/upstream"
+	"github.com/groundcam/groundcam-gateway/internal/contracttest"
 	"github.com/groundcam/groundcam-gateway/server"
 )
 
@@ -170,106 +167,9 @@ func restSeeds(f *testing.F) []restSeed {
 		{get, "sessions/%C1", "", nil},
 		{get, "sessions", "crmId=%C1", nil},
 	}
-	for _, ex := range contractRequestExamples(f) {
-		path := strings.TrimPrefix(fillTemplate(ex.path), "/")
-		seeds = append(seeds, restSeed{index(ex.method), path, "", ex.body})
+	for _, ex := range contracttest.RequestExamples(f) {
+		path := strings.TrimPrefix(contracttest.FillTemplate(ex.Path, "Xk9mPq2rT4wZ"), "/")
+		seeds = append(seeds, restSeed{index(ex.Method), path, "", ex.Body})
 	}
 	return seeds
-}
-
-// fillTemplate replaces every {placeholder} of a path template with an id.
-func fillTemplate(template string) string {
-	var b strings.Builder
-	for rest := template; rest != ""; {
-		open := strings.IndexByte(rest, '{')
-		end := strings.IndexByte(rest, '}')
-		if open < 0 || end < open {
-			b.WriteString(rest)
-			break
-		}
-		b.WriteString(rest[:open] + "Xk9mPq2rT4wZ")
-		rest = rest[end+1:]
-	}
-	return b.String()
-}
-
-// contractRequest is one request body example of the upstream contract.
-type contractRequest struct {
-	method string // upper case
-	path   string // the contract's template, such as "/sessions/{id}"
-	body   []byte
-}
-
-// contractRequestExamples returns the contract's JSON request body
-// examples, or none when the contract is not available: $GROUNDCAM_OPENAPI,
-// else ../shared/upstream/groundcam-openapi.yaml next to the repository
-// root.
-func contractRequestExamples(tb testing.TB) []contractRequest {
-	tb.Helper()
-	path := os.Getenv("GROUNDCAM_OPENAPI")
-	if path == "" {
-		path = filepath.Join(fuzzRepoRoot(tb), "..", "shared", "upstream", "groundcam-openapi.yaml")
-	}
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		tb.Logf("no contract examples as seeds: %v (set GROUNDCAM_OPENAPI to groundcam-openapi.yaml)", err)
-		return nil
-	}
-	type mediaType struct {
-		Example  json.RawMessage `json:"example"`
-		Examples map[string]struct {
-			Value json.RawMessage `json:"value"`
-		} `json:"examples"`
-	}
-	var doc struct {
-		Paths map[string]map[string]json.RawMessage `json:"paths"`
-	}
-	if js, err := yaml.YAMLToJSON(raw); err != nil || json.Unmarshal(js, &doc) != nil {
-		tb.Fatalf("parse contract %s: %v", path, err)
-	}
-	var out []contractRequest
-	for template, methods := range doc.Paths {
-		for method, op := range methods {
-			var operation struct {
-				RequestBody struct {
-					Content map[string]mediaType `json:"content"`
-				} `json:"requestBody"`
-			}
-			if json.Unmarshal(op, &operation) != nil {
-				continue // path-level parameters, not an operation
-			}
-			media := operation.RequestBody.Content["application/json"]
-			method = strings.ToUpper(method)
-			if len(media.Example) > 0 {
-				out = append(out, contractRequest{method, template, media.Example})
-			}
-			for _, ex := range media.Examples {
-				out = append(out, contractRequest{method, template, ex.Value})
-			}
-		}
-	}
-	slices.SortFunc(out, func(a, b contractRequest) int {
-		return strings.Compare(a.method+a.path+string(a.body), b.method+b.path+string(b.body))
-	})
-	return out
-}
-
-// fuzzRepoRoot returns the nearest directory above the working directory
-// that contains go.mod.
-func fuzzRepoRoot(tb testing.TB) string {
-	tb.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		tb.Fatalf("find repository root: %v", err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			tb.Fatal("find repository root: no go.mod above the working directory")
-		}
-		dir = parent
-	}
 }

@@ -15,6 +15,7 @@ import (
 	"connectrpc.com/connect"
 
 	"github.com/groundcam/groundcam-gateway/adapters/upstream"
+	"github.com/groundcam/groundcam-gateway/internal/testutil"
 )
 
 // Request bodies that pass the gateway's validation.
@@ -116,16 +117,7 @@ func (h *restHarness) do(
 	for name, values := range header {
 		req.Header[name] = values
 	}
-	res, err := h.gateway.Client().Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer res.Body.Close()
-	data, err := io.ReadAll(res.Body)
-	if err != nil {
-		t.Fatalf("read body of %s %s: %v", method, path, err)
-	}
-	return res, data
+	return testutil.Do(t, h.gateway.Client(), req)
 }
 
 // requests returns the requests the upstream received so far.

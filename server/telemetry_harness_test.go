@@ -1,7 +1,6 @@
 package server_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -10,7 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -25,6 +23,7 @@ import (
 	"github.com/groundcam/groundcam-gateway/adapters/cache"
 	"github.com/groundcam/groundcam-gateway/adapters/telemetry"
 	"github.com/groundcam/groundcam-gateway/adapters/upstream"
+	"github.com/groundcam/groundcam-gateway/internal/testutil"
 	"github.com/groundcam/groundcam-gateway/server"
 	"github.com/groundcam/groundcam-gateway/simulator"
 )
@@ -46,7 +45,7 @@ type telGateway struct {
 	tel     *telemetry.Telemetry
 	spans   *tracetest.SpanRecorder
 	metrics *sdkmetric.ManualReader
-	logs    *telBuffer
+	logs    *testutil.LockedBuffer
 	// http1 speaks HTTP/1.1 and h2c speaks HTTP/2 with prior knowledge.
 	http1, h2c *http.Client
 	// hookURL is an HTTPS endpoint on 127.0.0.1 that accepts webhooks.
@@ -70,7 +69,7 @@ func newTelGateway(t *testing.T, opts telOptions) *telGateway {
 		t:       t,
 		spans:   tracetest.NewSpanRecorder(),
 		metrics: sdkmetric.NewManualReader(),
-		logs:    &telBuffer{},
+		logs:    &testutil.LockedBuffer{},
 	}
 	hooks := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(io.Discard, r.Body)
@@ -205,42 +204,11 @@ func serveTelGateway(t *testing.T, handler http.Handler) string {
 	return srv.URL
 }
 
-// telBuffer is a bytes.Buffer that the gateway's goroutines may share.
-type telBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *telBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *telBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // logLines returns the decoded JSON log lines whose msg is msg, or every
 // line when msg is "".
 func (g *telGateway) logLines(msg string) []map[string]any {
 	g.t.Helper()
-	var lines []map[string]any
-	for _, raw := range strings.Split(strings.TrimSpace(g.logs.String()), "\n") {
-		if raw == "" {
-			continue
-		}
-		var line map[string]any
-		if err := json.Unmarshal([]byte(raw), &line); err != nil {
-			g.t.Fatalf("log line %q is not JSON: %v", raw, err)
-		}
-		if msg == "" || line["msg"] == msg {
-			lines = append(lines, line)
-		}
-	}
-	return lines
+	return testutil.LogRecords(g.t, g.logs.String(), msg)
 }
 
 // traceSpans returns the ended spans of trace id, in the order they ended.

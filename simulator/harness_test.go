@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -17,6 +16,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/groundcam/groundcam-gateway/internal/contracttest"
+	"github.com/groundcam/groundcam-gateway/internal/testutil"
 )
 
 func TestMain(m *testing.M) {
@@ -127,15 +127,7 @@ func (h *harness) doContext(ctx context.Context, method, path, key string, body 
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
 	}
-	res, err := h.client.Do(req)
-	if err != nil {
-		h.t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer res.Body.Close()
-	got, err := io.ReadAll(res.Body)
-	if err != nil {
-		h.t.Fatalf("read body: %v", err)
-	}
+	res, got := testutil.Do(h.t, h.client, req)
 	r := result{status: res.StatusCode, header: res.Header, body: got}
 	if err := json.Unmarshal(got, &r.json); err != nil {
 		h.t.Errorf("%s %s → %d: body is not a JSON object: %s", method, path, res.StatusCode, got)

@@ -463,10 +463,7 @@ func TestMetricsCarryOnlyProcedure(t *testing.T) {
 
 func TestDoRejectsInvalidRequests(t *testing.T) {
 	t.Parallel()
-	store, err := NewMemoryStore(1 << 20)
-	if err != nil {
-		t.Fatalf("NewMemoryStore: %v", err)
-	}
+	store := newMemoryStore(t)
 	h := newHarness(t, store)
 	var calls atomic.Int64
 	valid := readRequest(tenantA, getSession, sessionPolicy())
@@ -503,16 +500,13 @@ func TestDoRejectsInvalidRequests(t *testing.T) {
 
 func TestNewRejectsInvalidOptions(t *testing.T) {
 	t.Parallel()
-	store, err := NewMemoryStore(1 << 20)
-	if err != nil {
-		t.Fatalf("NewMemoryStore: %v", err)
-	}
+	store := newMemoryStore(t)
 	defer store.Close()
 
 	if _, err := New(nil); err == nil {
 		t.Error("New(nil): error = nil")
 	}
-	_, err = New(store, WithLoadTimeout(0), WithBackendTimeout(-time.Second), WithLogger(nil))
+	_, err := New(store, WithLoadTimeout(0), WithBackendTimeout(-time.Second), WithLogger(nil))
 	if err == nil {
 		t.Fatal("New with invalid options: error = nil")
 	}

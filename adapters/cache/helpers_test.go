@@ -2,13 +2,7 @@ package cache
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"io"
 	"log/slog"
-	"net"
-	"os/exec"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -19,6 +13,8 @@ import (
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	"go.uber.org/goleak"
+
+	"github.com/groundcam/groundcam-gateway/internal/testutil"
 )
 
 func TestMain(m *testing.M) {
@@ -37,17 +33,23 @@ func backends() []backend {
 	return []backend{
 		{name: "memory", newStore: func(tb testing.TB) Store {
 			tb.Helper()
-			store, err := NewMemoryStore(1 << 20)
-			if err != nil {
-				tb.Fatalf("NewMemoryStore: %v", err)
-			}
-			return store
+			return newMemoryStore(tb)
 		}},
 		{name: "redis", newStore: func(tb testing.TB) Store {
 			tb.Helper()
-			return newRedisStore(tb, startRedis(tb).url())
+			return newRedisStore(tb, startRedis(tb).URL())
 		}},
 	}
+}
+
+// newMemoryStore returns a memory store of 1 MiB.
+func newMemoryStore(tb testing.TB) *MemoryStore {
+	tb.Helper()
+	store, err := NewMemoryStore(1 << 20)
+	if err != nil {
+		tb.Fatalf("NewMemoryStore: %v", err)
+	}
+	return store
 }
 
 func newRedisStore(tb testing.TB, rawURL string, opts ...RedisOption) *RedisStore {
@@ -182,113 +184,9 @@ func (l *logRecorder) count(text string) int {
 	return n
 }
 
-// redisServer is a redis-server process that a test started on a free port
-// of 127.0.0.1.
-type redisServer struct {
-	t    testing.TB
-	port int
-	mu   sync.Mutex
-	cmd  *exec.Cmd
-}
-
 // startRedis starts a redis-server that keeps nothing on disk and stops it
-// when the test ends.
-func startRedis(t testing.TB) *redisServer {
-	t.Helper()
-	if _, err := exec.LookPath("redis-server"); err != nil {
-		t.Skip("redis-server not found in PATH; install the Debian package redis-server " +
-			"(apt-get install redis-server) to run the Redis tests")
-	}
-	s := &redisServer{t: t, port: freePort(t)}
-	s.start()
-	t.Cleanup(s.stop)
-	return s
-}
-
-func freePort(t testing.TB) int {
-	t.Helper()
-	listener, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("find a free port: %v", err)
-	}
-	defer listener.Close()
-	return listener.Addr().(*net.TCPAddr).Port
-}
-
-func (s *redisServer) url() string {
-	return fmt.Sprintf("redis://127.0.0.1:%d/0", s.port)
-}
-
-// start runs redis-server on the server's port and waits until it replies to
-// PING.
-func (s *redisServer) start() {
-	s.t.Helper()
-	cmd := exec.Command("redis-server",
-		"--port", strconv.Itoa(s.port),
-		"--bind", "127.0.0.1",
-		"--save", "",
-		"--appendonly", "no",
-		"--loglevel", "warning")
-	if err := cmd.Start(); err != nil {
-		s.t.Fatalf("start redis-server: %v", err)
-	}
-	s.mu.Lock()
-	s.cmd = cmd
-	s.mu.Unlock()
-
-	deadline := time.Now().Add(10 * time.Second)
-	ticker := time.NewTicker(10 * time.Millisecond)
-	defer ticker.Stop()
-	for {
-		err := s.ping()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			s.stop()
-			s.t.Fatalf("redis-server on port %d did not answer PING within 10s: %v", s.port, err)
-		}
-		<-ticker.C
-	}
-}
-
-// ping sends PING over a plain connection, so that waiting for the server
-// leaves no client state behind.
-func (s *redisServer) ping() error {
-	conn, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", s.port), time.Second)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	if err := conn.SetDeadline(time.Now().Add(time.Second)); err != nil {
-		return err
-	}
-	if _, err := conn.Write([]byte("PING\r\n")); err != nil {
-		return err
-	}
-	reply := make([]byte, len("+PONG\r\n"))
-	if _, err := io.ReadFull(conn, reply); err != nil {
-		return err
-	}
-	if string(reply) != "+PONG\r\n" {
-		return fmt.Errorf("unexpected PING reply %q", reply)
-	}
-	return nil
-}
-
-// stop kills the server and waits for it to exit. It does nothing when the
-// server is not running.
-func (s *redisServer) stop() {
-	s.mu.Lock()
-	cmd := s.cmd
-	s.cmd = nil
-	s.mu.Unlock()
-	if cmd == nil {
-		return
-	}
-	_ = cmd.Process.Kill()
-	var exitErr *exec.ExitError
-	if err := cmd.Wait(); err != nil && !errors.As(err, &exitErr) {
-		s.t.Errorf("wait for redis-server: %v", err)
-	}
+// when the test ends. It skips the test where none is installed.
+func startRedis(tb testing.TB) *testutil.RedisServer {
+	tb.Helper()
+	return testutil.StartRedis(tb, "the Redis tests")
 }

@@ -43,10 +43,7 @@ func TestMemoryStoreEvictionsCounted(t *testing.T) {
 
 func TestMemoryStoreDroppedCounterIsMiss(t *testing.T) {
 	t.Parallel()
-	store, err := NewMemoryStore(1 << 20)
-	if err != nil {
-		t.Fatalf("NewMemoryStore: %v", err)
-	}
+	store := newMemoryStore(t)
 	h := newHarness(t, store)
 	var calls atomic.Int64
 	r := readRequest(tenantA, getSession, sessionPolicy())
@@ -116,10 +113,7 @@ func TestNewMemoryStoreRejectsInvalidBounds(t *testing.T) {
 
 func TestMemoryStoreAfterClose(t *testing.T) {
 	t.Parallel()
-	store, err := NewMemoryStore(1 << 20)
-	if err != nil {
-		t.Fatalf("NewMemoryStore: %v", err)
-	}
+	store := newMemoryStore(t)
 	if err := store.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
 	}

@@ -11,13 +11,15 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/groundcam/groundcam-gateway/internal/testutil"
 )
 
 // rawClient returns a plain client of server for inspecting what the store
 // wrote.
-func rawClient(t *testing.T, server *redisServer) *redis.Client {
+func rawClient(t *testing.T, server *testutil.RedisServer) *redis.Client {
 	t.Helper()
-	client := redis.NewClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", server.port)})
+	client := redis.NewClient(&redis.Options{Addr: server.Addr()})
 	t.Cleanup(func() { _ = client.Close() })
 	return client
 }
@@ -49,8 +51,8 @@ func waitForRecovery(t *testing.T, h *harness, interval time.Duration) {
 func TestRedisReplicasShareInvalidations(t *testing.T) {
 	t.Parallel()
 	server := startRedis(t)
-	one := newHarness(t, newRedisStore(t, server.url())) // two replicas on one Redis
-	two := newHarness(t, newRedisStore(t, server.url()))
+	one := newHarness(t, newRedisStore(t, server.URL())) // two replicas on one Redis
+	two := newHarness(t, newRedisStore(t, server.URL()))
 	var calls atomic.Int64
 	r := readRequest(tenantA, getSession, sessionPolicy())
 
@@ -69,13 +71,13 @@ func TestRedisOutageServesUncachedAndRecovers(t *testing.T) {
 	t.Parallel()
 	const interval = time.Second
 	server := startRedis(t)
-	h := newHarness(t, newRedisStore(t, server.url()), WithProbeInterval(interval))
+	h := newHarness(t, newRedisStore(t, server.URL()), WithProbeInterval(interval))
 	var calls atomic.Int64
 	r := readRequest(tenantA, getSession, sessionPolicy())
 	mustDo(t, h.cache, r, countingLoad(&calls, "v1"))
 	checkResult(t, mustDo(t, h.cache, r, countingLoad(&calls, "x")), StatusHit, "v1")
 
-	server.stop()
+	server.Stop()
 	for i := range 3 {
 		value := fmt.Sprintf("down-%d", i)
 		checkResult(t, mustDo(t, h.cache, r, countingLoad(&calls, value)), StatusMiss, value)
@@ -94,7 +96,9 @@ func TestRedisOutageServesUncachedAndRecovers(t *testing.T) {
 		t.Errorf("Invalidate during outage: %v", err)
 	}
 
-	server.start()
+	if err := server.Restart(); err != nil {
+		t.Fatalf("restart redis-server: %v", err)
+	}
 	waitForRecovery(t, h, interval)
 	if got := h.logs.count("available again"); got != 1 {
 		t.Errorf("recovery log records = %d, want 1", got)
@@ -113,24 +117,21 @@ func TestRedisReplaysInvalidationsAfterOutage(t *testing.T) {
 	t.Parallel()
 	const interval = time.Second
 	server := startRedis(t)
-	one := newHarness(t, newRedisStore(t, server.url()), WithProbeInterval(interval))
-	two := newHarness(t, newRedisStore(t, server.url()))
+	one := newHarness(t, newRedisStore(t, server.URL()), WithProbeInterval(interval))
+	two := newHarness(t, newRedisStore(t, server.URL()))
 	var calls atomic.Int64
 	r := readRequest(tenantA, getSession, sessionPolicy())
 	mustDo(t, one.cache, r, countingLoad(&calls, "v1"))
 
 	// A stopped process keeps its data but replies to nothing, so reads time out.
-	server.mu.Lock()
-	process := server.cmd.Process
-	server.mu.Unlock()
-	if err := process.Signal(syscall.SIGSTOP); err != nil {
+	if err := server.Signal(syscall.SIGSTOP); err != nil {
 		t.Fatalf("stop redis-server: %v", err)
 	}
 	checkResult(t, mustDo(t, one.cache, r, countingLoad(&calls, "down")), StatusMiss, "down")
 	if err := one.cache.Invalidate(context.Background(), tenantA, []string{"sessions"}); err != nil {
 		t.Fatalf("Invalidate during outage: %v", err)
 	}
-	if err := process.Signal(syscall.SIGCONT); err != nil {
+	if err := server.Signal(syscall.SIGCONT); err != nil {
 		t.Fatalf("continue redis-server: %v", err)
 	}
 	waitForRecovery(t, one, interval)
@@ -143,7 +144,7 @@ func TestRedisReplaysInvalidationsAfterOutage(t *testing.T) {
 func TestRedisKeysAreHashed(t *testing.T) {
 	t.Parallel()
 	server := startRedis(t)
-	h := newHarness(t, newRedisStore(t, server.url()))
+	h := newHarness(t, newRedisStore(t, server.URL()))
 	var calls atomic.Int64
 	for _, tenant := range []string{tenantA, tenantB} {
 		mustDo(t, h.cache, readRequest(tenant, getSession, sessionPolicy()), countingLoad(&calls, "v"))
@@ -185,7 +186,7 @@ func TestRedisKeysAreHashed(t *testing.T) {
 func TestRedisDeletedCounterIsMiss(t *testing.T) {
 	t.Parallel()
 	server := startRedis(t)
-	h := newHarness(t, newRedisStore(t, server.url()))
+	h := newHarness(t, newRedisStore(t, server.URL()))
 	var calls atomic.Int64
 	r := readRequest(tenantA, getSession, sessionPolicy())
 	mustDo(t, h.cache, r, countingLoad(&calls, "v1"))

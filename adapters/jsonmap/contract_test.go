@@ -4,9 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
+	"iter"
 	"reflect"
 	"regexp"
 	"slices"
@@ -19,12 +17,9 @@ import (
 	"sigs.k8s.io/yaml"
 
 	groundcamv1 "github.com/groundcam/groundcam-gateway/gen/groundcam/v1"
+	"github.com/groundcam/groundcam-gateway/internal/contracttest"
 	apiproto "github.com/groundcam/groundcam-gateway/proto"
 )
-
-// contractEnv names the environment variable that points to the upstream
-// contract, groundcam-openapi.yaml.
-const contractEnv = "GROUNDCAM_OPENAPI"
 
 // contractExample is one JSON example of the contract with the message and
 // field it maps to.
@@ -206,28 +201,37 @@ func isEmptyJSON(v any) bool {
 // when the contract is missing.
 func loadContractExamples(t testing.TB) []contractExample {
 	t.Helper()
-	doc := loadContract(t)
+	doc := contracttest.Document(t)
 	rules := loadHTTPRules(t)
 	methods := methodsByOperation()
 	var examples []contractExample
-	paths, _ := doc["paths"].(map[string]any)
-	for _, path := range sortedKeys(paths) {
-		ops, _ := paths[path].(map[string]any)
-		for _, method := range sortedKeys(ops) {
-			op, _ := ops[method].(map[string]any)
-			id, _ := op["operationId"].(string)
-			md, ok := methods[id]
-			if id == "" {
-				continue
-			}
-			if !ok {
-				t.Errorf("operation %s has no RPC", id)
-				continue
-			}
-			examples = append(examples, operationExamples(t, id, op, md, rules[string(md.FullName())])...)
+	for id, op := range contractOperations(doc) {
+		md, ok := methods[id]
+		if !ok {
+			t.Errorf("operation %s has no RPC", id)
+			continue
 		}
+		examples = append(examples, operationExamples(t, id, op, md, rules[string(md.FullName())])...)
 	}
 	return examples
+}
+
+// contractOperations yields the operationId and the object of every
+// operation in doc that has an operationId, sorted by path, then by method.
+func contractOperations(doc map[string]any) iter.Seq2[string, map[string]any] {
+	return func(yield func(string, map[string]any) bool) {
+		paths, _ := doc["paths"].(map[string]any)
+		for _, path := range sortedKeys(paths) {
+			ops, _ := paths[path].(map[string]any)
+			for _, method := range sortedKeys(ops) {
+				op, _ := ops[method].(map[string]any)
+				id, _ := op["operationId"].(string)
+				if id != "" && !yield(id, op) {
+					return
+				}
+			}
+		}
+	}
 }
 
 func operationExamples(
@@ -370,50 +374,4 @@ func loadHTTPRules(t testing.TB) map[string]httpRule {
 		rules[r.Selector] = r
 	}
 	return rules
-}
-
-// loadContract parses the upstream contract, or skips the test when the
-// file does not exist.
-func loadContract(t testing.TB) map[string]any {
-	t.Helper()
-	path, err := contractPath()
-	if err != nil {
-		t.Fatal(err)
-	}
-	data, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		t.Skipf("upstream contract %s not found: set %s to the path of groundcam-openapi.yaml",
-			path, contractEnv)
-	}
-	if err != nil {
-		t.Fatalf("read upstream contract: %v", err)
-	}
-	var doc map[string]any
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		t.Fatalf("parse upstream contract %s: %v", path, err)
-	}
-	return doc
-}
-
-// contractPath returns $GROUNDCAM_OPENAPI, else
-// ../shared/upstream/groundcam-openapi.yaml from the repository root, the
-// nearest directory above the working directory with a go.mod.
-func contractPath() (string, error) {
-	if path := os.Getenv(contractEnv); path != "" {
-		return path, nil
-	}
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", fmt.Errorf("find repository root: %w", err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(dir, "..", "shared", "upstream", "groundcam-openapi.yaml"), nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("find repository root: no go.mod above the working directory")
-		}
-		dir = parent
-	}
 }

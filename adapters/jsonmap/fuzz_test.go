@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"net/url"
-	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -13,6 +12,8 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
 	"google.golang.org/protobuf/types/dynamicpb"
+
+	"github.com/groundcam/groundcam-gateway/internal/contracttest"
 )
 
 // fuzzTestMessages are the test file's messages that the fuzz tests decode
@@ -55,22 +56,11 @@ func typeIndex(types []protoreflect.MessageDescriptor, md protoreflect.MessageDe
 	return uint16(slices.Index(types, md))
 }
 
-// contractAvailable reports whether the upstream contract can be read, so
-// that fuzz tests add its examples as seeds instead of skipping.
-func contractAvailable() bool {
-	path, err := contractPath()
-	if err != nil {
-		return false
-	}
-	_, err = os.Stat(path)
-	return err == nil
-}
-
 // FuzzUnmarshal checks that no input panics and that whatever decodes
 // encodes again, to the same bytes after a second decode.
 func FuzzUnmarshal(f *testing.F) {
 	types := fuzzTypes(f)
-	if contractAvailable() {
+	if contracttest.Available() {
 		for _, ex := range loadContractExamples(f) {
 			if ex.field == nil {
 				f.Add(typeIndex(types, ex.message), ex.json)
@@ -126,7 +116,7 @@ func FuzzUnmarshal(f *testing.F) {
 // decodes encodes again, to the same parameters after a second decode.
 func FuzzDecodeQuery(f *testing.F) {
 	types := fuzzTypes(f)
-	if contractAvailable() {
+	if contracttest.Available() {
 		for _, seed := range contractQuerySeeds(f) {
 			f.Add(typeIndex(types, seed.message), seed.query)
 		}
@@ -188,33 +178,27 @@ type querySeed struct {
 // metadata.department.
 func contractQuerySeeds(t testing.TB) []querySeed {
 	t.Helper()
-	doc := loadContract(t)
+	doc := contracttest.Document(t)
 	methods := methodsByOperation()
 	var seeds []querySeed
-	paths, _ := doc["paths"].(map[string]any)
-	for _, path := range sortedKeys(paths) {
-		ops, _ := paths[path].(map[string]any)
-		for _, method := range sortedKeys(ops) {
-			op, _ := ops[method].(map[string]any)
-			id, _ := op["operationId"].(string)
-			md, ok := methods[id]
-			if !ok {
+	for id, op := range contractOperations(doc) {
+		md, ok := methods[id]
+		if !ok {
+			continue
+		}
+		values := url.Values{}
+		params, _ := op["parameters"].([]any)
+		for _, p := range params {
+			param, _ := p.(map[string]any)
+			name, _ := param["name"].(string)
+			example, ok := param["example"]
+			if param["in"] != "query" || !ok {
 				continue
 			}
-			values := url.Values{}
-			params, _ := op["parameters"].([]any)
-			for _, p := range params {
-				param, _ := p.(map[string]any)
-				name, _ := param["name"].(string)
-				example, ok := param["example"]
-				if param["in"] != "query" || !ok {
-					continue
-				}
-				values.Add(strings.Replace(name, "*", "department", 1), fmt.Sprint(example))
-			}
-			if len(values) > 0 {
-				seeds = append(seeds, querySeed{message: md.Input(), query: values.Encode()})
-			}
+			values.Add(strings.Replace(name, "*", "department", 1), fmt.Sprint(example))
+		}
+		if len(values) > 0 {
+			seeds = append(seeds, querySeed{message: md.Input(), query: values.Encode()})
 		}
 	}
 	return seeds

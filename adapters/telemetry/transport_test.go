@@ -16,6 +16,8 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/groundcam/groundcam-gateway/internal/testutil"
 )
 
 // upstream is an httptest server that stores the traceparent of each request
@@ -330,15 +332,8 @@ func TestTransportConnectionError(t *testing.T) {
 	t.Parallel()
 	rec := newRecorders(t)
 
-	// A listener that is closed at once gives a port that refuses connections.
-	listener, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("listen: %v", err)
-	}
-	addr := listener.Addr().String()
-	if err := listener.Close(); err != nil {
-		t.Fatalf("close listener: %v", err)
-	}
+	// A port that nothing listens on refuses connections.
+	addr := testutil.FreeAddr(t)
 
 	base := &http.Transport{}
 	t.Cleanup(base.CloseIdleConnections)

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -23,6 +22,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	groundcamv1 "github.com/groundcam/groundcam-gateway/gen/groundcam/v1"
+	"github.com/groundcam/groundcam-gateway/internal/testutil"
 )
 
 // testKey is the API key of the client tests.
@@ -480,12 +480,7 @@ func TestClientFailsWithoutUpstream(t *testing.T) {
 		t.Errorf("the upstream received %d requests, want none", n)
 	}
 
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("listen: %v", err)
-	}
-	refused := "http://" + ln.Addr().String() + "/v1"
-	ln.Close()
+	refused := "http://" + testutil.FreeAddr(t) + "/v1"
 	down, err := New(refused)
 	if err != nil {
 		t.Fatalf("New: %v", err)

@@ -3,13 +3,10 @@ package upstream
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
 	"net/http"
-	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -20,7 +17,8 @@ import (
 	"go.opentelemetry.io/otel/metric/noop"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
-	"sigs.k8s.io/yaml"
+
+	"github.com/groundcam/groundcam-gateway/internal/contracttest"
 )
 
 // FuzzDecodeResponse sends arbitrary upstream statuses, Retry-After values
@@ -193,131 +191,16 @@ func decodeSeeds(f *testing.F, routes []*Route) []decodeSeed {
 		{get, 303, "0", []byte(`<html><body>503 Service Unavailable</body></html>`)},
 		{get, 204, "", []byte(`{"error": "not an object"}`)},
 	}
-	for _, ex := range contractExamples(f, "responses") {
-		status, err := strconv.Atoi(ex.status)
+	for _, ex := range contracttest.ResponseExamples(f) {
+		status, err := strconv.Atoi(ex.Status)
 		if err != nil || status < 200 || status > 599 {
 			continue
 		}
+		template := contracttest.FillTemplate("/v1"+ex.Path, "{}")
 		route := slices.IndexFunc(routes, func(r *Route) bool {
-			return r.HTTPMethod == ex.method && normalizeTemplate(r.Template) == normalizeTemplate("/v1"+ex.path)
+			return r.HTTPMethod == ex.Method && contracttest.FillTemplate(r.Template, "{}") == template
 		})
-		seeds = append(seeds, decodeSeed{uint8(max(route, 0)), uint16(status - 200), "", ex.body})
+		seeds = append(seeds, decodeSeed{uint8(max(route, 0)), uint16(status - 200), "", ex.Body})
 	}
 	return seeds
-}
-
-// contractExample is one JSON example of the upstream contract.
-type contractExample struct {
-	method string // upper case
-	path   string // the contract's template, such as "/sessions/{id}"
-	status string // "" for request bodies
-	body   []byte
-}
-
-// contractExamples returns the contract's JSON examples of one kind,
-// "requestBody" or "responses", or none when the contract is not available:
-// $GROUNDCAM_OPENAPI, else ../shared/upstream/groundcam-openapi.yaml next to
-// the repository root.
-func contractExamples(tb testing.TB, kind string) []contractExample {
-	tb.Helper()
-	path := os.Getenv("GROUNDCAM_OPENAPI")
-	if path == "" {
-		path = filepath.Join(repoRoot(tb), "..", "shared", "upstream", "groundcam-openapi.yaml")
-	}
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		tb.Logf("no contract examples as seeds: %v (set GROUNDCAM_OPENAPI to groundcam-openapi.yaml)", err)
-		return nil
-	}
-	var doc struct {
-		Paths map[string]map[string]json.RawMessage `json:"paths"`
-	}
-	if js, err := yaml.YAMLToJSON(raw); err != nil || json.Unmarshal(js, &doc) != nil {
-		tb.Fatalf("parse contract %s: %v", path, err)
-	}
-	var out []contractExample
-	for template, methods := range doc.Paths {
-		for method, op := range methods {
-			out = append(out, operationExamples(strings.ToUpper(method), template, kind, op)...)
-		}
-	}
-	slices.SortFunc(out, func(a, b contractExample) int {
-		return strings.Compare(a.method+a.path+a.status+string(a.body), b.method+b.path+b.status+string(b.body))
-	})
-	return out
-}
-
-// operationExamples returns the JSON examples of one operation object.
-func operationExamples(method, template, kind string, op json.RawMessage) []contractExample {
-	type content struct {
-		Content map[string]struct {
-			Example  json.RawMessage `json:"example"`
-			Examples map[string]struct {
-				Value json.RawMessage `json:"value"`
-			} `json:"examples"`
-		} `json:"content"`
-	}
-	var operation struct {
-		RequestBody content            `json:"requestBody"`
-		Responses   map[string]content `json:"responses"`
-	}
-	if json.Unmarshal(op, &operation) != nil {
-		return nil // path-level parameters or other non-operation members
-	}
-	bodies := map[string]content{"": operation.RequestBody}
-	if kind == "responses" {
-		bodies = operation.Responses
-	}
-	var out []contractExample
-	for status, c := range bodies {
-		media, ok := c.Content["application/json"]
-		if !ok {
-			continue
-		}
-		if len(media.Example) > 0 {
-			out = append(out, contractExample{method, template, status, media.Example})
-		}
-		for _, ex := range media.Examples {
-			if len(ex.Value) > 0 {
-				out = append(out, contractExample{method, template, status, ex.Value})
-			}
-		}
-	}
-	return out
-}
-
-// normalizeTemplate replaces every {placeholder} of a path template with {}.
-func normalizeTemplate(template string) string {
-	var b strings.Builder
-	for rest := template; rest != ""; {
-		open := strings.IndexByte(rest, '{')
-		end := strings.IndexByte(rest, '}')
-		if open < 0 || end < open {
-			b.WriteString(rest)
-			break
-		}
-		b.WriteString(rest[:open] + "{}")
-		rest = rest[end+1:]
-	}
-	return b.String()
-}
-
-// repoRoot returns the nearest directory above the working directory that
-// contains go.mod.
-func repoRoot(tb testing.TB) string {
-	tb.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		tb.Fatalf("find repository root: %v", err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			tb.Fatal("find repository root: no go.mod above the working directory")
-		}
-		dir = parent
-	}
 }

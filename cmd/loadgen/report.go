@@ -50,7 +50,7 @@ func printClosed(w io.Writer, r *Report, size string) {
 	fmt.Fprintf(w, "%s: load harness, closed loop, %d clients, server in its own process (medians of runs)\n",
 		size, clients)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "case\tbase\treq/s\t×base\tp50\tp99\tp99.9\tsrv allocs/call\tsrv B/call\tsrv CPU/call\terrors\t")
+	fmt.Fprintln(tw, "case\tbase\treq/s\t×base\tp50\tp90\tp99\tp99.9\tsrv allocs/call\tsrv B/call\tsrv CPU/call\terrors\t")
 	for _, res := range r.Closed {
 		if res.Size != size {
 			continue
@@ -60,9 +60,9 @@ func printClosed(w io.Writer, r *Report, size string) {
 		if b := findCase(r.Closed, size, base); b != nil {
 			ratio = fmt.Sprintf("%.2f", res.Throughput/b.Throughput)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%.0f\t%s\t%s\t%s\t%s\t%.1f\t%.0f\t%s\t%d\t\n",
-			caseLabel(res), orDash(base), res.Throughput, ratio,
-			micros(res.Latency.P50), micros(res.Latency.P99), micros(res.Latency.P999),
+		fmt.Fprintf(tw, "%s\t%s\t%.0f\t%s\t%s\t%s\t%s\t%s\t%.1f\t%.0f\t%s\t%d\t\n",
+			caseLabel(res), orDash(base), res.Throughput, ratio, micros(res.Latency.P50),
+			micros(res.Latency.P90), micros(res.Latency.P99), micros(res.Latency.P999),
 			res.ServerAllocs, res.ServerBytes, micros(res.ServerCPU), res.Errors)
 	}
 	_ = tw.Flush()

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/groundcam/groundcam-gateway/internal/testutil"
 )
 
 // recorder is a testing.TB that records Errorf and Skipf calls instead of
@@ -53,15 +55,7 @@ func exchange(t *testing.T, method, path string, status int, body string) (*http
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := srv.Client().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	got, err := io.ReadAll(res.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
+	res, got := testutil.Do(t, srv.Client(), req)
 	return req, res, got
 }
 

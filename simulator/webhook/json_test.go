@@ -2,7 +2,6 @@ package webhook_test
 
 import (
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -11,6 +10,7 @@ import (
 	"github.com/jonboulle/clockwork"
 
 	"github.com/groundcam/groundcam-gateway/internal/contracttest"
+	"github.com/groundcam/groundcam-gateway/internal/testutil"
 	"github.com/groundcam/groundcam-gateway/simulator/webhook"
 )
 
@@ -175,14 +175,6 @@ func checkContract(t *testing.T, v *contracttest.Validator, path, method string,
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := srv.Client().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	got, err := io.ReadAll(res.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
+	res, got := testutil.Do(t, srv.Client(), req)
 	v.Response(t, req, res, got)
 }
