@@ -11,11 +11,10 @@ import (
 
 // Document parses the contract into the plain values that encoding/json
 // decodes: maps, slices, strings, float64 numbers, bools and nil. It reads
-// $GROUNDCAM_OPENAPI, else ../shared/upstream/groundcam-openapi.yaml
-// relative to the repository root, and parses the file again on every call,
-// so callers may change what it returns. It skips t when the file does not
-// exist, and fails t when there is no repository root or the file cannot be
-// read or parsed.
+// the file at the location that the package documentation gives, and parses
+// it again on every call, so callers may change what it returns. It skips t
+// when the file does not exist, and fails t when there is no repository
+// root or the file cannot be read or parsed.
 func Document(t testing.TB) map[string]any {
 	t.Helper()
 	path, err := locateContract()

@@ -16,7 +16,7 @@ import (
 type Example struct {
 	Method string // upper case, such as "POST"
 	Path   string // the contract's path template, such as "/sessions/{id}"
-	Status string // the response status, such as "201"; "" for a request body
+	Status string // the response status, such as "201", or "" for a request body
 	Body   []byte // the example value as JSON
 }
 

@@ -82,9 +82,8 @@ func contractPath() (string, error) {
 	return path, nil
 }
 
-// locateContract returns $GROUNDCAM_OPENAPI, else
-// ../shared/upstream/groundcam-openapi.yaml relative to the repository root,
-// without checking that the file exists.
+// locateContract returns the contract's location as the package
+// documentation gives it, without checking that the file exists.
 func locateContract() (string, error) {
 	if path := os.Getenv(EnvContract); path != "" {
 		return path, nil

@@ -13,8 +13,8 @@ import (
 	"time"
 )
 
-// redisWait bounds how long a RedisServer waits for redis-server to answer
-// PING after a start, and to exit after SIGKILL.
+// redisWait bounds how long a RedisServer waits for redis-server to reply
+// to PING after a start, and to exit after SIGKILL.
 const redisWait = 10 * time.Second
 
 // RedisServer is a redis-server process that a test started on 127.0.0.1.
@@ -98,7 +98,7 @@ func (s *RedisServer) Restart() error {
 		if time.Now().After(deadline) {
 			_ = cmd.Process.Kill()
 			<-exited
-			return fmt.Errorf("redis-server on port %d did not answer PING within %s", s.port, redisWait)
+			return fmt.Errorf("redis-server on port %d did not reply to PING within %s", s.port, redisWait)
 		}
 		<-ticker.C
 	}
