@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"connectrpc.com/connect"
@@ -143,9 +144,22 @@ func outcomeUnknown(err error) bool {
 	return false
 }
 
+// operations caches operationByName's results by method name; the set of
+// methods is fixed, so it stays small.
+var operations sync.Map // protoreflect.FullName → *groundcamv1.Operation
+
 // operationByName returns the operation options of a method; an empty one
 // when the method is unknown.
 func operationByName(method protoreflect.FullName) *groundcamv1.Operation {
+	if op, ok := operations.Load(method); ok {
+		return op.(*groundcamv1.Operation)
+	}
+	op := lookupOperation(method)
+	operations.Store(method, op)
+	return op
+}
+
+func lookupOperation(method protoreflect.FullName) *groundcamv1.Operation {
 	desc, err := protoregistry.GlobalFiles.FindDescriptorByName(method)
 	if err != nil {
 		return new(groundcamv1.Operation)

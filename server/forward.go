@@ -6,6 +6,7 @@ package server
 import (
 	"context"
 	"net/http"
+	"sync"
 
 	"connectrpc.com/connect"
 	"google.golang.org/protobuf/proto"
@@ -58,16 +59,42 @@ func methodName(spec connect.Spec) protoreflect.FullName {
 	return ""
 }
 
+// headerField is a string request field that the contract binds to an
+// HTTP header.
+type headerField struct {
+	field protoreflect.FieldDescriptor
+	name  string
+}
+
+// headerFields caches headerFieldsOf's results by message descriptor.
+var headerFields sync.Map // protoreflect.MessageDescriptor → []headerField
+
+// headerFieldsOf returns the header-bound string fields of a message type.
+func headerFieldsOf(md protoreflect.MessageDescriptor) []headerField {
+	if cached, ok := headerFields.Load(md); ok {
+		return cached.([]headerField)
+	}
+	var out []headerField
+	fields := md.Fields()
+	for i := 0; i < fields.Len(); i++ {
+		fd := fields.Get(i)
+		name, _ := proto.GetExtension(fd.Options(), groundcamv1.E_HttpHeader).(string)
+		if name != "" && fd.Kind() == protoreflect.StringKind {
+			out = append(out, headerField{field: fd, name: name})
+		}
+	}
+	headerFields.Store(md, out)
+	return out
+}
+
 // fillHeaderFields copies request headers into the unset fields that the
 // contract binds to a header, such as Idempotency-Key. The X- prefixed
 // spelling that the upstream also accepts is read too.
 func fillHeaderFields(msg proto.Message, header http.Header) {
 	m := msg.ProtoReflect()
-	fields := m.Descriptor().Fields()
-	for i := 0; i < fields.Len(); i++ {
-		fd := fields.Get(i)
-		name, _ := proto.GetExtension(fd.Options(), groundcamv1.E_HttpHeader).(string)
-		if name == "" || m.Has(fd) || fd.Kind() != protoreflect.StringKind {
+	for _, hf := range headerFieldsOf(m.Descriptor()) {
+		fd, name := hf.field, hf.name
+		if m.Has(fd) {
 			continue
 		}
 		value := header.Get(name)
