@@ -168,11 +168,7 @@ func lookupOperation(method protoreflect.FullName) *groundcamv1.Operation {
 	if !ok {
 		return new(groundcamv1.Operation)
 	}
-	op, _ := proto.GetExtension(md.Options(), groundcamv1.E_Operation).(*groundcamv1.Operation)
-	if op == nil {
-		return new(groundcamv1.Operation)
-	}
-	return op
+	return upstream.OperationOf(md)
 }
 
 type noCacheKey struct{}

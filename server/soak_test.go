@@ -22,11 +22,14 @@ import (
 )
 
 // Limits of the soak test. The load phase stops at soakLoad or after
-// soakMaxRounds rounds per worker, whichever comes first.
+// soakMaxRounds rounds per worker, whichever comes first. The rounds are
+// capped so that all creates (one per round) stay below the 10,000
+// idempotency records the simulator keeps: past that it drops the oldest,
+// and repeating an early failed create would then make a second session.
 const (
 	soakWorkers     = 8
 	soakLoad        = 30 * time.Second
-	soakMaxRounds   = 2000
+	soakMaxRounds   = 1000
 	soakCallTimeout = 3 * time.Second
 	soakFaultEvery  = 150 * time.Millisecond
 	// soakPause is how long a worker waits after a failed call, as a

@@ -142,7 +142,7 @@ func resolveRoute(rule *annotations.HttpRule, files *protoregistry.Files) (*Rout
 	route := &Route{
 		Method:     method,
 		Body:       rule.GetBody(),
-		Operation:  operationOf(method),
+		Operation:  OperationOf(method),
 		pathFields: make(map[protoreflect.FieldNumber]bool),
 	}
 	switch p := rule.GetPattern().(type) {
@@ -220,7 +220,9 @@ func (r *Route) newResponse() proto.Message {
 	return r.output.New().Interface()
 }
 
-func operationOf(method protoreflect.MethodDescriptor) *groundcamv1.Operation {
+// OperationOf returns the operation options of a method, or an empty
+// Operation when it declares none.
+func OperationOf(method protoreflect.MethodDescriptor) *groundcamv1.Operation {
 	op, _ := proto.GetExtension(method.Options(), groundcamv1.E_Operation).(*groundcamv1.Operation)
 	if op == nil {
 		return new(groundcamv1.Operation)
