@@ -21,7 +21,7 @@ import (
 	groundcamv1 "github.com/groundcam/groundcam-gateway/gen/groundcam/v1"
 )
 
-// Response headers that say how a read was served.
+// Response headers that report how a read was served.
 const (
 	// HeaderCache is "hit", "miss", "stale" or "bypass".
 	HeaderCache = "X-Cache"
@@ -123,7 +123,7 @@ func procedureName(method protoreflect.FullName) string {
 }
 
 // isUpstreamFailure reports errors for which a stale response may be
-// served: the upstream was unavailable (a 5xx answer, an unreadable body,
+// served: the upstream was unavailable (a 5xx response, an unreadable body,
 // a transport error, an open circuit), rate limited (429 or the gateway's
 // load shedding) or too slow, or the call failed with an internal error.
 func isUpstreamFailure(err error) bool {
@@ -173,7 +173,7 @@ func lookupOperation(method protoreflect.FullName) *groundcamv1.Operation {
 
 type noCacheKey struct{}
 
-// withNoCache marks ctx when the caller's Cache-Control asks for a fresh
+// withNoCache marks ctx when the caller's Cache-Control requests a fresh
 // response (no-cache, no-store or max-age=0).
 func withNoCache(ctx context.Context, header http.Header) context.Context {
 	for _, value := range header.Values("Cache-Control") {

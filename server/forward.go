@@ -13,7 +13,6 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/groundcam/groundcam-gateway/adapters/upstream"
-	groundcamv1 "github.com/groundcam/groundcam-gateway/gen/groundcam/v1"
 )
 
 // Upstream calls the upstream operation of an RPC. *upstream.Client
@@ -78,8 +77,7 @@ func headerFieldsOf(md protoreflect.MessageDescriptor) []headerField {
 	fields := md.Fields()
 	for i := 0; i < fields.Len(); i++ {
 		fd := fields.Get(i)
-		name, _ := proto.GetExtension(fd.Options(), groundcamv1.E_HttpHeader).(string)
-		if name != "" && fd.Kind() == protoreflect.StringKind {
+		if name := upstream.HeaderName(fd); name != "" && fd.Kind() == protoreflect.StringKind {
 			out = append(out, headerField{field: fd, name: name})
 		}
 	}

@@ -41,7 +41,7 @@
 //
 // When the store fails, the cache logs the outage once, counts the error
 // and serves reads uncached, loading each time. A prober pings the store
-// and resumes caching when it answers, logging that once too. Invalidations
+// and resumes caching once it responds, logging that once too. Invalidations
 // made during the outage are queued, bounded, and replayed before caching
 // resumes.
 //

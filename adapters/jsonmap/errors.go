@@ -21,7 +21,7 @@ type SyntaxError struct {
 	Path string
 	// Offset is the byte offset into the input at which the problem was found.
 	Offset int
-	// Reason is what was wrong and what was expected.
+	// Reason is the problem found and the expected form.
 	Reason string
 }
 
@@ -40,7 +40,7 @@ type QueryError struct {
 	// Param is the query parameter name as given, such as "includeDisabled"
 	// or "metadata.department".
 	Param string
-	// Reason is what was wrong and what is accepted.
+	// Reason is the problem found and the accepted values.
 	Reason string
 }
 

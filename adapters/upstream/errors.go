@@ -26,7 +26,7 @@ const ErrorDomain = "groundcam.io"
 // Keys of the ErrorInfo metadata.
 const (
 	// MetaHTTPStatus is the upstream's HTTP status, or the status the REST
-	// face answers with for errors raised by the gateway itself.
+	// face responds with for errors raised by the gateway itself.
 	MetaHTTPStatus = "http_status"
 )
 
@@ -145,7 +145,7 @@ func (c *Client) upstreamError(route *Route, resp *response) *connect.Error {
 		code = "HTTP_" + strconv.Itoa(resp.status)
 	}
 	if message == "" {
-		message = fmt.Sprintf("upstream %s answered HTTP %d", route.Name(), resp.status)
+		message = fmt.Sprintf("upstream %s returned HTTP %d with no error body", route.Name(), resp.status)
 	}
 
 	err := NewError(CodeFor(resp.status, code), resp.status, code, message)
@@ -216,7 +216,7 @@ func transportError(ctx context.Context, route *Route, err error) *connect.Error
 	var be *bodyError
 	if errors.As(err, &be) {
 		return NewError(connect.CodeUnavailable, http.StatusBadGateway, ReasonInvalidResponse,
-			fmt.Sprintf("upstream %s answered HTTP %d but its body could not be read: %v", route.Name(), be.status, be.err))
+			fmt.Sprintf("upstream %s returned HTTP %d but reading its body failed: %v", route.Name(), be.status, be.err))
 	}
 	return NewError(connect.CodeUnavailable, http.StatusBadGateway, ReasonUnavailable,
 		fmt.Sprintf("upstream %s is unreachable: %v", route.Name(), withoutURL(err)))
@@ -235,7 +235,7 @@ func withoutURL(err error) error {
 
 func invalidResponse(route *Route, resp *response, err error) *connect.Error {
 	return NewError(connect.CodeUnavailable, http.StatusBadGateway, ReasonInvalidResponse,
-		fmt.Sprintf("upstream %s answered HTTP %d with an invalid body: %v", route.Name(), resp.status, err))
+		fmt.Sprintf("upstream %s returned HTTP %d with an invalid body: %v", route.Name(), resp.status, err))
 }
 
 // bodyError is a response whose body could not be read whole.
@@ -254,7 +254,7 @@ func (e errTooLarge) Error() string {
 	return fmt.Sprintf("body exceeds the %d-byte limit", e.limit)
 }
 
-// retryAfter reads the wait the upstream asks for from Retry-After (seconds
+// retryAfter reads the wait that the upstream requests from Retry-After (seconds
 // or an HTTP date) or, failing that, X-RateLimit-Reset (unix seconds) when
 // X-RateLimit-Remaining is 0. The upstream sends the X-RateLimit-* headers
 // on every response, so a reset time alone does not mean the window is

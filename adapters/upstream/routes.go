@@ -179,7 +179,7 @@ func resolveRoute(rule *annotations.HttpRule, files *protoregistry.Files) (*Rout
 	}
 	fields := input.Fields()
 	for i := 0; i < fields.Len(); i++ {
-		if name := headerName(fields.Get(i)); name != "" {
+		if name := HeaderName(fields.Get(i)); name != "" {
 			route.headers = append(route.headers, headerField{field: fields.Get(i), name: name})
 		}
 	}
@@ -230,7 +230,9 @@ func OperationOf(method protoreflect.MethodDescriptor) *groundcamv1.Operation {
 	return op
 }
 
-func headerName(fd protoreflect.FieldDescriptor) string {
+// HeaderName returns the HTTP header that carries a request field, from its
+// http_header option, or "" when the field travels in the body or query.
+func HeaderName(fd protoreflect.FieldDescriptor) string {
 	name, _ := proto.GetExtension(fd.Options(), groundcamv1.E_HttpHeader).(string)
 	return name
 }
