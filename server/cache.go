@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,7 +19,6 @@ import (
 	"github.com/groundcam/groundcam-gateway/adapters/cache"
 	"github.com/groundcam/groundcam-gateway/adapters/telemetry"
 	"github.com/groundcam/groundcam-gateway/adapters/upstream"
-	groundcamv1 "github.com/groundcam/groundcam-gateway/gen/groundcam/v1"
 )
 
 // Response headers that report how a read was served.
@@ -42,84 +42,220 @@ type cachedUpstream struct {
 
 var _ Upstream = (*cachedUpstream)(nil)
 
+// Call fills res with the response of method, from the cache when the
+// method's policy allows it.
 func (c *cachedUpstream) Call(ctx context.Context, method protoreflect.FullName, req, res proto.Message) (*upstream.Result, error) {
-	op := operationByName(method)
+	sent, result, err := c.callShared(ctx, method, req, res)
+	if err == nil && sent != res {
+		proto.Merge(res, sent)
+	}
+	return result, err
+}
+
+// callShared is Call for the handlers. A hit may return the message that
+// every hit of its cache entry sends instead of filling res. sent is the
+// message to send, res or the shared one, and must not be modified. A nil
+// res is allocated only when needed, so a hit allocates no response.
+func (c *cachedUpstream) callShared(
+	ctx context.Context,
+	method protoreflect.FullName,
+	req, res proto.Message,
+) (sent proto.Message, result *upstream.Result, err error) {
+	plan := planOf(method)
 	tenant, ok := upstream.Tenant(ctx)
-	if !ok {
-		return c.next.Call(ctx, method, req, res)
+	if ok && plan.policy.TTL > 0 {
+		return c.read(ctx, method, plan, tenant, req, res)
 	}
-	policy := op.GetCache()
-	if policy.GetTtlSeconds() == 0 {
-		result, err := c.next.Call(ctx, method, req, res)
-		if len(op.GetInvalidates()) > 0 && (err == nil || outcomeUnknown(err)) {
-			if invErr := c.cache.Invalidate(ctx, tenant, op.GetInvalidates()); invErr != nil {
-				c.logger.WarnContext(ctx, "cache invalidation failed", "method", string(method), "error", invErr)
-			}
+	if res == nil {
+		if plan.output == nil {
+			return nil, nil, connect.NewError(connect.CodeInternal, fmt.Errorf("no response type is registered for %s", method))
 		}
-		return result, err
+		res = plan.output.New().Interface()
 	}
-	return c.read(ctx, method, tenant, policy, req, res)
+	result, err = c.next.Call(ctx, method, req, res)
+	if ok && len(plan.invalidates) > 0 && (err == nil || outcomeUnknown(err)) {
+		if invErr := c.cache.Invalidate(ctx, tenant, plan.invalidates); invErr != nil {
+			c.logger.WarnContext(ctx, "cache invalidation failed", "method", string(method), "error", invErr)
+		}
+	}
+	return res, result, err
 }
 
 // read serves a cacheable read.
 func (c *cachedUpstream) read(
 	ctx context.Context,
 	method protoreflect.FullName,
+	plan *callPlan,
 	tenant string,
-	policy *groundcamv1.CachePolicy,
 	req, res proto.Message,
-) (*upstream.Result, error) {
-	key, err := proto.MarshalOptions{Deterministic: true}.Marshal(req)
+) (proto.Message, *upstream.Result, error) {
+	buf := keyBuffers.Get().(*[]byte)
+	defer keyBuffers.Put(buf)
+	key, err := proto.MarshalOptions{Deterministic: true}.MarshalAppend((*buf)[:0], req)
 	if err != nil {
-		return nil, connect.NewError(connect.CodeInternal, err)
+		return nil, nil, connect.NewError(connect.CodeInternal, err)
 	}
-	var live *upstream.Result
+	*buf = key
+
+	// The load runs once for all the callers that share it, with the
+	// closure of the first of them, so only that caller's load gets the
+	// upstream's response.
+	load := &readLoad{}
 	result, err := c.cache.Do(ctx, cache.Request{
 		Tenant:    tenant,
-		Procedure: procedureName(method),
+		Procedure: plan.procedure,
 		Key:       key,
-		Policy: cache.Policy{
-			TTL:          time.Duration(policy.GetTtlSeconds()) * time.Second,
-			StaleIfError: time.Duration(policy.GetStaleIfErrorSeconds()) * time.Second,
-			Tags:         policy.GetTags(),
-		},
-		Bypass: noCacheFrom(ctx),
+		Policy:    plan.policy,
+		Decode:    plan.decode,
+		Bypass:    noCacheFrom(ctx),
 	}, func(ctx context.Context) ([]byte, error) {
-		fresh := res.ProtoReflect().New().Interface()
-		r, err := c.next.Call(ctx, method, req, fresh)
+		msg := plan.output.New().Interface()
+		r, err := c.next.Call(ctx, method, req, msg)
 		if err != nil {
 			return nil, err
 		}
-		live = r
-		return proto.Marshal(fresh)
+		load.result, load.msg = r, msg
+		return proto.Marshal(msg)
 	})
 	telemetry.RecordCache(ctx, string(result.Status))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if err := proto.Unmarshal(result.Value, res); err != nil {
-		return nil, connect.NewError(connect.CodeInternal, fmt.Errorf("decode cached response: %w", err))
+	sent, err := c.responseOf(result, load.msg, res, plan)
+	if err != nil {
+		return nil, nil, err
+	}
+	if result.Status == cache.StatusHit {
+		if age := int(result.Age / time.Second); age < len(plan.hits) {
+			return sent, plan.hits[age], nil
+		}
 	}
 
-	out := &upstream.Result{Status: http.StatusOK, Header: make(http.Header)}
-	if live != nil {
+	out := &upstream.Result{Status: http.StatusOK, Header: make(http.Header, 2)}
+	if live := load.result; live != nil {
 		out.Status, out.Attempts = live.Status, live.Attempts
 		for name, values := range live.Header {
 			out.Header[name] = values
 		}
 	}
-	out.Header.Set(HeaderCache, string(result.Status))
+	out.Header[HeaderCache] = []string{string(result.Status)}
 	if result.Status == cache.StatusHit || result.Status == cache.StatusStale {
-		out.Header.Set(HeaderAge, strconv.Itoa(int(result.Age/time.Second)))
+		out.Header[HeaderAge] = []string{strconv.Itoa(int(result.Age / time.Second))}
 	}
-	return out, nil
+	return sent, out, nil
 }
 
-// procedureName returns the Connect procedure of a method, such as
-// "/groundcam.v1.SessionService/GetSession", the name that the cache's
-// metrics carry.
-func procedureName(method protoreflect.FullName) string {
-	return "/" + string(method.Parent()) + "/" + string(method.Name())
+// readLoad is the upstream result and response of a read's own load.
+type readLoad struct {
+	result *upstream.Result
+	msg    proto.Message
+}
+
+// hitResults returns the result of a hit of each age in seconds below ttl,
+// built once per RPC, so a hit allocates none. Callers only read results.
+func hitResults(ttl time.Duration) []*upstream.Result {
+	results := make([]*upstream.Result, int(ttl/time.Second))
+	for age := range results {
+		results[age] = &upstream.Result{Status: http.StatusOK, Header: http.Header{
+			HeaderCache: {string(cache.StatusHit)},
+			HeaderAge:   {strconv.Itoa(age)},
+		}}
+	}
+	return results
+}
+
+// responseOf returns the message to send for result: the entry's shared
+// message on a hit, the loaded message in the caller whose load ran, else
+// result's bytes decoded into res, which is allocated when nil.
+func (c *cachedUpstream) responseOf(result cache.Result, fresh, res proto.Message, plan *callPlan) (proto.Message, error) {
+	if shared, ok := result.Decoded.(*sharedMessage); ok {
+		return shared.msg, nil
+	}
+	if fresh != nil {
+		return fresh, nil
+	}
+	if res == nil {
+		res = plan.output.New().Interface()
+	}
+	if err := proto.Unmarshal(result.Value, res); err != nil {
+		return nil, connect.NewError(connect.CodeInternal, fmt.Errorf("decode cached response: %w", err))
+	}
+	return res, nil
+}
+
+// keyBuffers holds buffers for the cache keys' request encoding, which the
+// cache reads only while a read runs.
+var keyBuffers = sync.Pool{New: func() any { return new([]byte) }}
+
+// callPlan is the cache policy, invalidation tags and response type of one
+// RPC, read once from its proto options.
+type callPlan struct {
+	// procedure is the Connect procedure, such as
+	// "/groundcam.v1.SessionService/GetSession", the name that the cache's
+	// metrics carry.
+	procedure   string
+	policy      cache.Policy
+	invalidates []string
+	// output is the RPC's response type; nil when it is unknown, which
+	// disables caching.
+	output protoreflect.MessageType
+	// hits holds the upstream result of a hit by its age in seconds.
+	hits []*upstream.Result
+	// decode turns a cached response into a [sharedMessage] of the RPC's
+	// output type; nil when the type is unknown.
+	decode func([]byte) (any, error)
+}
+
+// plans caches planOf's results by method name; the set of methods is
+// fixed, so it stays small.
+var plans sync.Map // protoreflect.FullName → *callPlan
+
+// planOf returns the call plan of a method; one without caching when the
+// method or its response type is unknown.
+func planOf(method protoreflect.FullName) *callPlan {
+	if plan, ok := plans.Load(method); ok {
+		return plan.(*callPlan)
+	}
+	plan := newCallPlan(method)
+	plans.Store(method, plan)
+	return plan
+}
+
+func newCallPlan(method protoreflect.FullName) *callPlan {
+	plan := &callPlan{procedure: "/" + string(method.Parent()) + "/" + string(method.Name())}
+	desc, err := protoregistry.GlobalFiles.FindDescriptorByName(method)
+	if err != nil {
+		return plan
+	}
+	md, ok := desc.(protoreflect.MethodDescriptor)
+	if !ok {
+		return plan
+	}
+	op := upstream.OperationOf(md)
+	policy := op.GetCache()
+	plan.invalidates = op.GetInvalidates()
+
+	output, err := protoregistry.GlobalTypes.FindMessageByName(md.Output().FullName())
+	if err != nil {
+		return plan
+	}
+	plan.output = output
+	plan.policy = cache.Policy{
+		TTL:          time.Duration(policy.GetTtlSeconds()) * time.Second,
+		StaleIfError: time.Duration(policy.GetStaleIfErrorSeconds()) * time.Second,
+		// Sorted once here, so the cache need not sort them on every read.
+		Tags: slices.Compact(slices.Sorted(slices.Values(policy.GetTags()))),
+	}
+	plan.hits = hitResults(plan.policy.TTL)
+
+	plan.decode = func(wire []byte) (any, error) {
+		msg := output.New().Interface()
+		if err := proto.Unmarshal(wire, msg); err != nil {
+			return nil, err
+		}
+		return newSharedMessage(msg, wire), nil
+	}
+	return plan
 }
 
 // isUpstreamFailure reports errors for which a stale response may be
@@ -142,33 +278,6 @@ func outcomeUnknown(err error) bool {
 		return true
 	}
 	return false
-}
-
-// operations caches operationByName's results by method name; the set of
-// methods is fixed, so it stays small.
-var operations sync.Map // protoreflect.FullName → *groundcamv1.Operation
-
-// operationByName returns the operation options of a method; an empty one
-// when the method is unknown.
-func operationByName(method protoreflect.FullName) *groundcamv1.Operation {
-	if op, ok := operations.Load(method); ok {
-		return op.(*groundcamv1.Operation)
-	}
-	op := lookupOperation(method)
-	operations.Store(method, op)
-	return op
-}
-
-func lookupOperation(method protoreflect.FullName) *groundcamv1.Operation {
-	desc, err := protoregistry.GlobalFiles.FindDescriptorByName(method)
-	if err != nil {
-		return new(groundcamv1.Operation)
-	}
-	md, ok := desc.(protoreflect.MethodDescriptor)
-	if !ok {
-		return new(groundcamv1.Operation)
-	}
-	return upstream.OperationOf(md)
 }
 
 type noCacheKey struct{}

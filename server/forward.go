@@ -16,7 +16,8 @@ import (
 )
 
 // Upstream calls the upstream operation of an RPC. *upstream.Client
-// implements it.
+// implements it. Callers only read the returned result, which may be
+// shared between calls.
 type Upstream interface {
 	Call(ctx context.Context, method protoreflect.FullName, req, res proto.Message) (*upstream.Result, error)
 }
@@ -24,7 +25,9 @@ type Upstream interface {
 var _ Upstream = (*upstream.Client)(nil)
 
 // forward sends the request of one RPC to its upstream operation and wraps
-// the decoded response, with the upstream's rate-limit headers.
+// the decoded response, with the upstream's rate-limit headers. A cache hit
+// may return a response shared by other calls, which nothing after the
+// handler modifies.
 func forward[Res any, PRes interface {
 	*Res
 	proto.Message
@@ -36,13 +39,24 @@ func forward[Res any, PRes interface {
 	fillHeaderFields(msg, req.Header())
 	ctx = withNoCache(ctx, req.Header())
 
-	res := PRes(new(Res))
-	result, err := up.Call(ctx, methodName(req.Spec()), msg, res)
+	var (
+		sent   proto.Message
+		result *upstream.Result
+		err    error
+	)
+	if cached, ok := up.(*cachedUpstream); ok {
+		// The cache allocates the response only when a hit has no shared
+		// one.
+		sent, result, err = cached.callShared(ctx, methodName(req.Spec()), msg, nil)
+	} else {
+		sent = PRes(new(Res))
+		result, err = up.Call(ctx, methodName(req.Spec()), msg, sent)
+	}
 	noteUpstream(ctx, result, err)
 	if err != nil {
 		return nil, err
 	}
-	out := connect.NewResponse((*Res)(res))
+	out := connect.NewResponse((*Res)(sent.(PRes)))
 	for name, values := range result.Header {
 		out.Header()[name] = values
 	}

@@ -76,6 +76,7 @@ func New(cfg Config) (*Server, error) {
 		connect.WithInterceptors(interceptors...),
 		connect.WithReadMaxBytes(int(cfg.MaxRequestBytes)),
 		connect.WithCodec(strictJSONCodec{}),
+		connect.WithCodec(protoCodec{}),
 	}
 
 	s := &Server{

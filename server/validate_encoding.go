@@ -49,12 +49,19 @@ func checkEncodable(c *checker, prefix string, m protoreflect.Message) {
 }
 
 func checkEncodableAt(c *checker, at fieldPath, m protoreflect.Message) {
-	unwrap := isUnwrap(m.Descriptor())
-	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+	md := m.Descriptor()
+	unwrap := isUnwrap(md)
+	fields := md.Fields()
+	for i := range fields.Len() {
+		fd := fields.Get(i)
+		if !mayBeUnencodable(fd) || !m.Has(fd) {
+			continue
+		}
 		path := at
 		if !unwrap || at.proto == "" {
 			path = at.child(fd)
 		}
+		v := m.Get(fd)
 		switch {
 		case fd.IsList():
 			l := v.List()
@@ -69,8 +76,23 @@ func checkEncodableAt(c *checker, at fieldPath, m protoreflect.Message) {
 		default:
 			checkEncodableValue(c, path, fd, v)
 		}
+	}
+}
+
+// mayBeUnencodable reports whether a value of fd can lack a JSON form:
+// enums, floating-point numbers and messages, alone or in a list or map.
+// Fields of other kinds are skipped without reading them.
+func mayBeUnencodable(fd protoreflect.FieldDescriptor) bool {
+	kind := fd.Kind()
+	if fd.IsMap() {
+		kind = fd.MapValue().Kind()
+	}
+	switch kind {
+	case protoreflect.EnumKind, protoreflect.DoubleKind, protoreflect.FloatKind,
+		protoreflect.MessageKind, protoreflect.GroupKind:
 		return true
-	})
+	}
+	return false
 }
 
 // checkEncodableValue checks one singular value of the field fd.

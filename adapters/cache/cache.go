@@ -41,11 +41,19 @@ type Request struct {
 	Procedure string
 
 	// Key is the request message in deterministic proto encoding. It is
-	// hashed, never stored.
+	// hashed, never stored, and read only before Do returns, so the caller
+	// may reuse its buffer afterwards.
 	Key []byte
 
 	// Policy is the RPC's cache policy.
 	Policy Policy
+
+	// Decode, when set, makes the caller's form of a stored response, such
+	// as a decoded message, for hits and stale results. With a
+	// [MemoryStore], every hit of one entry shares the value Decode made on
+	// the first hit, so the value must be treated as read-only. A failed
+	// decode leaves [Result.Decoded] nil.
+	Decode func(value []byte) (any, error)
 
 	// Bypass skips the lookup, for a request with the no-cache directive.
 	// The load is not shared with other callers, so it starts after the
@@ -81,6 +89,9 @@ type Result struct {
 	Status Status
 	// Age is how long ago Value was loaded, for hits and stale results.
 	Age time.Duration
+	// Decoded is the result of [Request.Decode] for Value, for hits and
+	// stale results; nil otherwise.
+	Decoded any
 }
 
 // LoadFunc loads a response from the upstream. An error is returned to the
@@ -100,9 +111,10 @@ type Cache struct {
 	isUpstreamFailure func(error) bool
 	loadTimeout       time.Duration
 	backendTimeout    time.Duration
-	// inMemory is true for a MemoryStore, whose calls return without
-	// waiting, so a lookup (the store call of every read) needs no timer.
-	inMemory      bool
+	// memory is the store when it is a MemoryStore, whose calls return
+	// without waiting, so a lookup (the store call of every read) needs no
+	// timer, and whose entries are read once when stored.
+	memory        *MemoryStore
 	probeInterval time.Duration
 	flights       flightGroup
 
@@ -142,7 +154,7 @@ func New(store Store, opts ...Option) (*Cache, error) {
 		isUpstreamFailure: cfg.isUpstreamFailure,
 		loadTimeout:       cfg.loadTimeout,
 		backendTimeout:    cfg.backendTimeout,
-		inMemory:          isMemoryStore(store),
+		memory:            asMemoryStore(store),
 		probeInterval:     cfg.probeInterval,
 	}
 	m, err := newMetrics(cfg.meterProvider, store, &c.down)

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"slices"
+	"sync/atomic"
 	"time"
 )
 
@@ -84,4 +85,35 @@ func (e entry) current(tags []string, gens []uint64) bool {
 // replica whose clock runs ahead, counts as zero.
 func (e entry) age(now time.Time) time.Duration {
 	return max(now.Sub(e.storedAt), 0)
+}
+
+// readEntry is an entry as a lookup found it, with a slot for the value that
+// the caller's [Request.Decode] makes of it. A [MemoryStore] reads each
+// entry once, when it is stored, and every hit of the entry shares one
+// readEntry, so the caller decodes the entry once for all its hits.
+type readEntry struct {
+	entry
+	decoded atomic.Pointer[decodedValue]
+}
+
+type decodedValue struct{ v any }
+
+// decode returns decode's result for the entry's value, made once and then
+// shared. Two hits that race on the first decode both decode, and the first
+// to finish wins. A failed decode is not kept, and nil is returned.
+func (e *readEntry) decode(decode func([]byte) (any, error)) any {
+	if decode == nil {
+		return nil
+	}
+	if d := e.decoded.Load(); d != nil {
+		return d.v
+	}
+	v, err := decode(e.value)
+	if err != nil {
+		return nil
+	}
+	if e.decoded.CompareAndSwap(nil, &decodedValue{v: v}) {
+		return v
+	}
+	return e.decoded.Load().v
 }

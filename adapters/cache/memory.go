@@ -56,6 +56,9 @@ var _ Store = (*MemoryStore)(nil)
 type memoryEntry struct {
 	data     []byte
 	lifetime time.Duration
+	// read is data read once, at Set, and shared by every hit; nil when
+	// data is malformed.
+	read *readEntry
 }
 
 // NewMemoryStore returns a store whose entries take at most maxBytes.
@@ -116,6 +119,23 @@ func (s *MemoryStore) Lookup(_ context.Context, key string, counters []string) (
 	return e.data, gens, nil
 }
 
+// lookupRead is Lookup for a [Cache] in the same process: it returns the
+// entry as read at Set, nil when there is none or it is malformed.
+func (s *MemoryStore) lookupRead(key string, counters []string) (*readEntry, []uint64, error) {
+	if s.closed.Load() {
+		return nil, nil, ErrClosed
+	}
+	gens := make([]uint64, len(counters))
+	for i, counter := range counters {
+		gens[i], _ = s.counters.GetIfPresent(counter)
+	}
+	e, ok := s.entries.GetIfPresent(key)
+	if !ok {
+		return nil, gens, nil
+	}
+	return e.read, gens, nil
+}
+
 // Generations returns the generations of counters, creating absent ones.
 func (s *MemoryStore) Generations(_ context.Context, counters []string) ([]uint64, error) {
 	if s.closed.Load() {
@@ -137,7 +157,11 @@ func (s *MemoryStore) Set(_ context.Context, key string, entry []byte, _ []strin
 	if lifetime <= 0 {
 		return nil
 	}
-	s.entries.Set(key, memoryEntry{data: entry, lifetime: lifetime})
+	stored := memoryEntry{data: entry, lifetime: lifetime}
+	if e, err := decodeEntry(entry); err == nil {
+		stored.read = &readEntry{entry: e}
+	}
+	s.entries.Set(key, stored)
 	return nil
 }
 
@@ -182,9 +206,9 @@ func (s *MemoryStore) Close() error {
 
 var _ evictionCounter = (*MemoryStore)(nil)
 
-// isMemoryStore reports whether store is a [MemoryStore], whose calls
-// return without waiting on anything.
-func isMemoryStore(store Store) bool {
-	_, ok := store.(*MemoryStore)
-	return ok
+// asMemoryStore returns store as a [MemoryStore], whose calls return
+// without waiting on anything, or nil.
+func asMemoryStore(store Store) *MemoryStore {
+	s, _ := store.(*MemoryStore)
+	return s
 }

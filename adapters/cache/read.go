@@ -12,13 +12,13 @@ import (
 // lookupOrLoad serves r from a fresh current entry, else from a shared load,
 // else from a stale entry when the load failed upstream.
 func (c *Cache) lookupOrLoad(ctx context.Context, r Request, keys keySet, load LoadFunc) (Result, error) {
-	cached, found, gens, err := c.lookup(ctx, r, keys)
+	cached, gens, err := c.lookup(ctx, r, keys)
 	if err != nil {
 		return Result{}, err
 	}
-	if found {
+	if cached != nil {
 		if age := cached.age(c.clock.Now()); age < r.Policy.TTL {
-			return Result{Value: cached.value, Status: StatusHit, Age: age}, nil
+			return Result{Value: cached.value, Status: StatusHit, Age: age, Decoded: cached.decode(r.Decode)}, nil
 		}
 	}
 	// Absent counters are created before joining a flight, so that callers
@@ -34,47 +34,62 @@ func (c *Cache) lookupOrLoad(ctx context.Context, r Request, keys keySet, load L
 	if err == nil {
 		return Result{Value: value, Status: StatusMiss}, nil
 	}
-	if ctx.Err() != nil || !found || !c.isUpstreamFailure(err) {
+	if ctx.Err() != nil || cached == nil || !c.isUpstreamFailure(err) {
 		return Result{Status: StatusMiss}, err
 	}
 	age := cached.age(c.clock.Now())
 	if r.Policy.StaleIfError == 0 || age > r.Policy.TTL+r.Policy.StaleIfError {
 		return Result{Status: StatusMiss}, err
 	}
-	return Result{Value: cached.value, Status: StatusStale, Age: age}, nil
+	return Result{Value: cached.value, Status: StatusStale, Age: age, Decoded: cached.decode(r.Decode)}, nil
 }
 
 // lookup reads the entry of keys and the current generations of its tags.
-// found is true only for a readable entry whose generations are current. A
-// store failure is handled here and leaves gens nil, which makes the read
+// It returns nil for an absent, malformed or outdated entry. A store
+// failure is handled here and leaves gens nil, which makes the read
 // uncached. Only the caller's own cancellation is returned as an error.
-func (c *Cache) lookup(ctx context.Context, r Request, keys keySet) (entry, bool, []uint64, error) {
+func (c *Cache) lookup(ctx context.Context, r Request, keys keySet) (*readEntry, []uint64, error) {
 	if !c.backendAvailable() {
-		return entry{}, false, nil, nil
+		return nil, nil, nil
 	}
-	lookupCtx := ctx
-	if !c.inMemory {
-		var cancel context.CancelFunc
-		lookupCtx, cancel = context.WithTimeout(ctx, c.backendTimeout)
-		defer cancel()
+	var (
+		cached *readEntry
+		gens   []uint64
+		err    error
+	)
+	if c.memory != nil {
+		cached, gens, err = c.memory.lookupRead(keys.entry, keys.counters)
+	} else {
+		cached, gens, err = c.lookupRemote(ctx, keys)
 	}
-	raw, gens, err := c.store.Lookup(lookupCtx, keys.entry, keys.counters)
 	if err != nil {
 		if ctx.Err() != nil {
-			return entry{}, false, nil, ctx.Err()
+			return nil, nil, ctx.Err()
 		}
 		c.backendFailed(ctx, opLookup, r.Procedure, err)
-		return entry{}, false, nil, nil
+		return nil, nil, nil
 	}
-	if raw == nil {
-		return entry{}, false, gens, nil
+	if cached == nil || !cached.current(keys.tags, gens) {
+		return nil, gens, nil
 	}
-	// A malformed entry is a miss, and the next store overwrites it.
-	cached, err := decodeEntry(raw)
-	if err != nil || !cached.current(keys.tags, gens) {
-		return entry{}, false, gens, nil
+	return cached, gens, nil
+}
+
+// lookupRemote reads the entry of keys from a store that may wait, within
+// the backend timeout. A malformed entry is a miss, and the next store
+// overwrites it.
+func (c *Cache) lookupRemote(ctx context.Context, keys keySet) (*readEntry, []uint64, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.backendTimeout)
+	defer cancel()
+	raw, gens, err := c.store.Lookup(ctx, keys.entry, keys.counters)
+	if err != nil || raw == nil {
+		return nil, gens, err
 	}
-	return cached, true, gens, nil
+	e, err := decodeEntry(raw)
+	if err != nil {
+		return nil, gens, nil
+	}
+	return &readEntry{entry: e}, gens, nil
 }
 
 // loadShared joins or starts the flight of the key and generations, and
