@@ -26,6 +26,7 @@ var rungProtocols = map[Rung][]Protocol{
 	RungHit:      {ProtocolConnect, ProtocolConnectJSON, ProtocolGRPC},
 	RungTraced:   {ProtocolConnect, ProtocolConnectJSON, ProtocolGRPC},
 	RungMiss:     {ProtocolConnect},
+	RungProxy:    {ProtocolREST},
 	RungDirect:   {ProtocolREST},
 	RungREST:     {ProtocolREST},
 	RungVanguard: {ProtocolREST},

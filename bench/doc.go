@@ -16,7 +16,8 @@
 //     exporter.
 //   - L4 [RungMiss]: the gateway without a cache, so every call reaches the
 //     upstream stub, next to [RungDirect], the same client calling the stub
-//     directly.
+//     directly, and [RungProxy], a net/http handler that forwards the GET
+//     to the stub and copies the response back: the floor of any miss.
 //   - L5 [RungREST]: the gateway's REST face, next to [RungVanguard],
 //     connectrpc.com/vanguard transcoding the same HTTP rules to the same
 //     gateway handlers.

@@ -31,6 +31,7 @@ const (
 	RungHit      Rung = "L2-hit"
 	RungTraced   Rung = "L3-traced"
 	RungMiss     Rung = "L4-miss"
+	RungProxy    Rung = "L4-proxy"
 	RungDirect   Rung = "L4-direct"
 	RungREST     Rung = "L5-rest"
 	RungVanguard Rung = "L5-vanguard"
@@ -38,13 +39,13 @@ const (
 
 // Rungs lists every rung in ladder order.
 func Rungs() []Rung {
-	return []Rung{RungRaw, RungBare, RungHit, RungTraced, RungMiss, RungDirect, RungREST, RungVanguard}
+	return []Rung{RungRaw, RungBare, RungHit, RungTraced, RungMiss, RungProxy, RungDirect, RungREST, RungVanguard}
 }
 
 // NeedsUpstream reports whether the rung's server calls the upstream stub.
 func (r Rung) NeedsUpstream() bool {
 	switch r {
-	case RungHit, RungTraced, RungMiss, RungREST, RungVanguard:
+	case RungHit, RungTraced, RungMiss, RungProxy, RungREST, RungVanguard:
 		return true
 	}
 	return false
@@ -104,6 +105,8 @@ func NewServer(rung Rung, sizes []*Size, upstreamURL string) (*Server, error) {
 		return newGateway(upstreamURL, gatewayConfig{cache: true, traced: true})
 	case RungMiss:
 		return newGateway(upstreamURL, gatewayConfig{})
+	case RungProxy:
+		return newProxy(upstreamURL), nil
 	case RungVanguard:
 		gw, err := newGateway(upstreamURL, gatewayConfig{cache: true})
 		if err != nil {

@@ -223,9 +223,9 @@ func (l *ladderRun) closedLoops(ctx context.Context, sizes []*bench.Size) ([]Res
 	return results, nil
 }
 
-// fixedRates runs the uncached gateway and the direct call of each size at
-// half the uncached gateway's closed-loop throughput, alternating between
-// the two.
+// fixedRates runs the uncached gateway, the proxy and the direct call of
+// each size at half the uncached gateway's closed-loop throughput, taking
+// turns.
 func (l *ladderRun) fixedRates(ctx context.Context, sizes []*bench.Size, closed []Result) ([]Result, error) {
 	var results []Result
 	for _, size := range sizes {
@@ -236,6 +236,7 @@ func (l *ladderRun) fixedRates(ctx context.Context, sizes []*bench.Size, closed 
 		rate := miss.Throughput / 2
 		pair := []bench.Case{
 			{Rung: bench.RungMiss, Protocol: bench.ProtocolConnect, Size: size},
+			{Rung: bench.RungProxy, Protocol: bench.ProtocolREST, Size: size},
 			{Rung: bench.RungDirect, Protocol: bench.ProtocolREST, Size: size},
 		}
 		targets, err := l.newTargets(ctx, pair, l.cfg.rateWorkers)

@@ -134,8 +134,8 @@ func TestLadderSmoke(t *testing.T) {
 	if err := json.Unmarshal(data, &report); err != nil {
 		t.Fatalf("decode results: %v", err)
 	}
-	if len(report.Closed) != 6 {
-		t.Errorf("closed-loop results = %d, want 6 (raw, three hit protocols, miss, direct)", len(report.Closed))
+	if len(report.Closed) != 7 {
+		t.Errorf("closed-loop results = %d, want 7 (raw, three hit protocols, miss, proxy, direct)", len(report.Closed))
 	}
 	for _, r := range append(report.Closed, report.Fixed...) {
 		if r.Calls == 0 || r.Errors != 0 || r.ServerAllocs <= 0 || r.PeakRSS == 0 {
@@ -143,8 +143,8 @@ func TestLadderSmoke(t *testing.T) {
 				r.Case, r.Mode, r.Calls, r.Errors, r.FirstError, r.ServerAllocs, r.PeakRSS)
 		}
 	}
-	if len(report.Fixed) != 2 {
-		t.Errorf("fixed-rate results = %d, want 2 (miss and direct)", len(report.Fixed))
+	if len(report.Fixed) != 3 {
+		t.Errorf("fixed-rate results = %d, want 3 (miss, proxy and direct)", len(report.Fixed))
 	}
 	if len(report.RSS) == 0 {
 		t.Error("no resident-set results")

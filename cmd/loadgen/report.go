@@ -159,7 +159,7 @@ func baseCase(rung, protocol string) string {
 		return string(bench.RungRaw) + "/" + string(bench.ProtocolRaw)
 	case bench.RungHit, bench.RungTraced:
 		return string(bench.RungBare) + "/" + protocol
-	case bench.RungMiss:
+	case bench.RungMiss, bench.RungProxy:
 		return string(bench.RungDirect) + "/" + string(bench.ProtocolREST)
 	case bench.RungREST:
 		return string(bench.RungVanguard) + "/" + string(bench.ProtocolREST)

@@ -132,6 +132,13 @@ func missTargets(r *Report, size string) []targetLine {
 	p99.checks = []check{{"+µs", d99.Seconds() * 1e6, d99 <= maxMissP99Overhead}}
 	p50.detail = fmt.Sprintf("%s vs %s at %.0f req/s", micros(miss.Latency.P50), micros(direct.Latency.P50), miss.Rate)
 	p99.detail = fmt.Sprintf("%s vs %s", micros(miss.Latency.P99), micros(direct.Latency.P99))
+	// The proxy is the floor of any miss: it shows how much of the gap is
+	// the extra hop and how much the gateway's own work.
+	proxyName := string(bench.RungProxy) + "/" + string(bench.ProtocolREST)
+	if proxy := findCase(r.Fixed, size, proxyName); proxy != nil {
+		p50.detail += fmt.Sprintf("; net/http proxy %s", micros(proxy.Latency.P50))
+		p99.detail += fmt.Sprintf("; net/http proxy %s", micros(proxy.Latency.P99))
+	}
 	return []targetLine{p50, p99}
 }
 
