@@ -143,47 +143,44 @@ func (c *checker) err() error {
 // validateRequest checks msg against the contract's rules for its type and
 // returns nil, or an invalid_argument error as described above.
 func validateRequest(msg any) error {
-	c := &checker{}
+	var c checker
 	if m, ok := msg.(interface{ GetId() string }); ok {
-		checkPathID(c, m.GetId())
+		checkPathID(&c, m.GetId())
 	}
 	if pm, ok := msg.(protoMessage); ok {
-		checkEncodable(c, "", pm.ProtoReflect())
+		checkEncodable(&c, "", pm.ProtoReflect())
 	}
-	if check := ruleSets(msg); check != nil {
-		check(c)
-	}
+	checkRules(&c, msg)
 	return c.err()
 }
 
-// ruleSets returns the rules of one request type, or nil when the contract
-// states none beyond the encoding checks.
-func ruleSets(msg any) func(*checker) {
+// checkRules applies the rules of one request type. Types for which the
+// contract states no rules beyond the encoding checks have none.
+func checkRules(c *checker, msg any) {
 	switch m := msg.(type) {
 	case *groundcamv1.CreateSessionRequest:
-		return func(c *checker) { checkCreateSession(c, m) }
+		checkCreateSession(c, m)
 	case *groundcamv1.CreateSessionsBulkRequest:
-		return func(c *checker) { checkCreateSessionsBulk(c, m) }
+		checkCreateSessionsBulk(c, m)
 	case *groundcamv1.ListSessionsRequest:
-		return func(c *checker) { checkListSessions(c, m) }
+		checkListSessions(c, m)
 	case *groundcamv1.UpdateSessionRequest:
-		return func(c *checker) { checkUpdateSession(c, m) }
+		checkUpdateSession(c, m)
 	case *groundcamv1.GetSessionScreenshotsRequest:
-		return func(c *checker) { checkScreenshots(c, m) }
+		checkScreenshots(c, m)
 	case *groundcamv1.CreateWebhookRequest:
-		return func(c *checker) { checkCreateWebhook(c, m) }
+		checkCreateWebhook(c, m)
 	case *groundcamv1.UpdateWebhookRequest:
-		return func(c *checker) { checkUpdateWebhook(c, m) }
+		checkUpdateWebhook(c, m)
 	case *groundcamv1.ListWebhookDeliveriesRequest:
-		return func(c *checker) { checkLimit(c, m.Limit) }
+		checkLimit(c, m.Limit)
 	case *groundcamv1.CreateAppointmentRequest:
-		return func(c *checker) { checkCreateAppointment(c, m) }
+		checkCreateAppointment(c, m)
 	case *groundcamv1.UpdateAppointmentRequest:
-		return func(c *checker) { checkUpdateAppointment(c, m) }
+		checkUpdateAppointment(c, m)
 	case *groundcamv1.ListAppointmentsRequest:
-		return func(c *checker) { checkListAppointments(c, m) }
+		checkListAppointments(c, m)
 	case *groundcamv1.GetAvailableAppointmentSlotsRequest:
-		return func(c *checker) { checkAvailableSlots(c, m) }
+		checkAvailableSlots(c, m)
 	}
-	return nil
 }

@@ -135,3 +135,73 @@ func TestDoLeavesFailedDecodeToCaller(t *testing.T) {
 		}
 	})
 }
+
+func TestMemoryStoreWeighsDecodedForm(t *testing.T) {
+	t.Parallel()
+	store := newMemoryStore(t)
+	h := newHarness(t, store)
+	var calls atomic.Int64
+	var dec upperDecoder
+	r := readRequest(tenantA, getSession, sessionPolicy())
+	r.Decode = dec.decode
+	value := strings.Repeat("v", 1000)
+	mustDo(t, h.cache, r, countingLoad(&calls, value))
+
+	key := newKeySet(r, r.Policy.Tags).entry
+	store.entries.CleanUp()
+	before, ok := store.entries.GetEntryQuietly(key)
+	if !ok {
+		t.Fatal("the loaded entry is not in the store")
+	}
+	plain := store.entries.WeightedSize()
+
+	for range 3 {
+		mustDo(t, h.cache, r, countingLoad(&calls, value))
+	}
+	store.entries.CleanUp()
+	after, ok := store.entries.GetEntryQuietly(key)
+	if !ok {
+		t.Fatal("the entry is gone after its hits")
+	}
+	if got, want := store.entries.WeightedSize()-plain, uint64(decodedSizeFactor*len(value)); got != want {
+		t.Errorf("hits added %d bytes of weight, want %d: the decoded form's estimate, once", got, want)
+	}
+	if after.ExpiresAtNano != before.ExpiresAtNano {
+		t.Errorf("weighing the decoded form moved the expiry from %d to %d, want it unchanged",
+			before.ExpiresAtNano, after.ExpiresAtNano)
+	}
+}
+
+func TestMemoryStoreEvictsForDecodedForms(t *testing.T) {
+	t.Parallel()
+	// Four entries of 1 KiB fit, but not once one of them is decoded.
+	const maxBytes = 6 << 10
+	store, err := NewMemoryStore(maxBytes)
+	if err != nil {
+		t.Fatalf("NewMemoryStore: %v", err)
+	}
+	h := newHarness(t, store)
+	var calls atomic.Int64
+	var dec upperDecoder
+	value := strings.Repeat("v", 1<<10)
+	requests := make([]Request, 4)
+	for i := range requests {
+		requests[i] = readRequest(tenantA, getSession, sessionPolicy())
+		requests[i].Key = []byte(strings.Repeat("k", i+1))
+		requests[i].Decode = dec.decode
+		mustDo(t, h.cache, requests[i], countingLoad(&calls, value))
+	}
+	store.entries.CleanUp()
+	if store.Evictions() != 0 {
+		t.Fatalf("%d evictions before any decode, want none", store.Evictions())
+	}
+
+	mustDo(t, h.cache, requests[0], countingLoad(&calls, value))
+	store.entries.CleanUp()
+	if store.Evictions() == 0 {
+		t.Error("no eviction after a decode that takes the store over its bound")
+	}
+	if got := store.entries.WeightedSize(); got > maxBytes {
+		t.Errorf("weighted size = %d bytes, want at most %d", got, maxBytes)
+	}
+}

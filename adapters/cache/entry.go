@@ -100,20 +100,21 @@ type decodedValue struct{ v any }
 
 // decode returns decode's result for the entry's value, made once and then
 // shared. Two hits that race on the first decode both decode, and the first
-// to finish wins. A failed decode is not kept, and nil is returned.
-func (e *readEntry) decode(decode func([]byte) (any, error)) any {
+// to finish wins. kept is true for that first one only. A failed decode is
+// not kept, and nil is returned.
+func (e *readEntry) decode(decode func([]byte) (any, error)) (v any, kept bool) {
 	if decode == nil {
-		return nil
+		return nil, false
 	}
 	if d := e.decoded.Load(); d != nil {
-		return d.v
+		return d.v, false
 	}
 	v, err := decode(e.value)
 	if err != nil {
-		return nil
+		return nil, false
 	}
 	if e.decoded.CompareAndSwap(nil, &decodedValue{v: v}) {
-		return v
+		return v, true
 	}
-	return e.decoded.Load().v
+	return e.decoded.Load().v, false
 }

@@ -18,7 +18,7 @@ func (c *Cache) lookupOrLoad(ctx context.Context, r Request, keys keySet, load L
 	}
 	if cached != nil {
 		if age := cached.age(c.clock.Now()); age < r.Policy.TTL {
-			return Result{Value: cached.value, Status: StatusHit, Age: age, Decoded: cached.decode(r.Decode)}, nil
+			return Result{Value: cached.value, Status: StatusHit, Age: age, Decoded: c.decode(r, keys, cached)}, nil
 		}
 	}
 	// Absent counters are created before joining a flight, so that callers
@@ -41,7 +41,17 @@ func (c *Cache) lookupOrLoad(ctx context.Context, r Request, keys keySet, load L
 	if r.Policy.StaleIfError == 0 || age > r.Policy.TTL+r.Policy.StaleIfError {
 		return Result{Status: StatusMiss}, err
 	}
-	return Result{Value: cached.value, Status: StatusStale, Age: age, Decoded: cached.decode(r.Decode)}, nil
+	return Result{Value: cached.value, Status: StatusStale, Age: age, Decoded: c.decode(r, keys, cached)}, nil
+}
+
+// decode returns r.Decode's result for a found entry. A MemoryStore entry
+// keeps the first result, and its weight grows by an estimate of it.
+func (c *Cache) decode(r Request, keys keySet, cached *readEntry) any {
+	v, kept := cached.decode(r.Decode)
+	if kept && c.memory != nil {
+		c.memory.weighDecoded(keys.entry, cached)
+	}
+	return v
 }
 
 // lookup reads the entry of keys and the current generations of its tags.
