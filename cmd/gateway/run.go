@@ -43,6 +43,12 @@ type runOptions struct {
 	// listenerClosed, when set, is called once the API listener is closed
 	// during shutdown, while in-flight calls may still run.
 	listenerClosed func()
+	// forceStop, when set, ends when the stop must not wait any longer,
+	// such as on a second stop signal. It matters only once run's context
+	// has ended. run then skips the rest of the drain delay and the wait
+	// for in-flight calls, closes the listeners and open connections, and
+	// returns an error that wraps the context's cause.
+	forceStop context.Context
 }
 
 // gateway holds the parts that run starts and stops.
@@ -63,10 +69,14 @@ type gateway struct {
 // NOT_SERVING and the gateway keeps serving for the drain delay. Then the
 // API server stops accepting and waits up to the shutdown timeout for
 // in-flight calls. Last, telemetry is flushed and the embedded simulator,
-// if any, is closed.
+// if any, is closed. When opts.forceStop ends during these steps, run stops
+// waiting and returns an error.
 func run(ctx context.Context, cfg config, opts runOptions) error {
 	if opts.clock == nil {
 		opts.clock = clockwork.NewRealClock()
+	}
+	if opts.forceStop == nil {
+		opts.forceStop = context.Background()
 	}
 	if opts.stdout == nil {
 		opts.stdout = io.Discard
@@ -203,13 +213,16 @@ func (g *gateway) serve(ctx context.Context) error {
 }
 
 // drain keeps serving for the drain delay, so that load balancers and
-// clients see NOT_SERVING and move away before the listener closes.
+// clients see NOT_SERVING and move away before the listener closes. It
+// returns early when forceStop ends.
 func (g *gateway) drain(failed <-chan error) error {
 	if g.cfg.drainDelay <= 0 {
 		return nil
 	}
 	select {
 	case <-g.opts.clock.After(g.cfg.drainDelay):
+		return nil
+	case <-g.opts.forceStop.Done():
 		return nil
 	case err := <-failed:
 		return err
@@ -218,33 +231,46 @@ func (g *gateway) drain(failed <-chan error) error {
 
 // stop closes the API listener, waits for in-flight calls up to the
 // shutdown timeout, then stops the admin server, telemetry and the
-// embedded simulator.
+// embedded simulator. Once forceStop ends, stop waits no longer, closes
+// the open connections and returns an error that names the cause.
 func (g *gateway) stop() error {
 	logger := g.opts.logger
-	logger.Info("closing the listener and waiting for in-flight calls",
-		"shutdown_timeout", g.cfg.shutdownTimeout.String())
-	ctx, cancel := context.WithTimeout(context.Background(), g.cfg.shutdownTimeout)
+	force := g.opts.forceStop
+	if force.Err() == nil {
+		logger.Info("closing the listener and waiting for in-flight calls",
+			"shutdown_timeout", g.cfg.shutdownTimeout.String())
+	}
+	ctx, cancel := context.WithTimeout(force, g.cfg.shutdownTimeout)
 	defer cancel()
 	var errs []error
 	if err := g.api.Shutdown(ctx); err != nil {
-		logger.Warn("in-flight calls did not finish before the shutdown timeout; closing their connections",
-			"error", err)
-		errs = append(errs, g.api.Close())
+		// A forced stop is reported once, by the error that run returns.
+		if force.Err() == nil {
+			logger.Warn("in-flight calls did not finish before the shutdown timeout; closing their connections",
+				"error", err)
+		}
+		errs = append(errs, closeServer(g.api))
 	}
 	g.release()
 	logger.Info("gateway stopped")
+	if force.Err() != nil {
+		errs = append(errs, fmt.Errorf("drain cut short: %w", context.Cause(force)))
+	}
 	return errors.Join(errs...)
 }
 
 // release stops the admin server, flushes telemetry and closes the
-// upstream target. It tolerates parts that were never started.
+// upstream target. It tolerates parts that were never started. Once
+// forceStop ends, it no longer waits for open connections or the telemetry
+// flush, so telemetry not yet exported may be lost.
 func (g *gateway) release() {
 	logger := g.opts.logger
-	ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
+	ctx, cancel := context.WithTimeout(g.opts.forceStop, closeTimeout)
 	defer cancel()
 	if g.admin != nil {
 		if err := g.admin.Shutdown(ctx); err != nil {
 			logger.Warn("admin server did not stop cleanly", "error", err)
+			_ = closeServer(g.admin)
 		}
 	} else if g.adLn != nil {
 		_ = g.adLn.Close()
@@ -265,6 +291,15 @@ func (g *gateway) release() {
 	if g.target != nil {
 		g.target.close(ctx, logger)
 	}
+}
+
+// closeServer closes srv's listeners and connections at once. A listener
+// that Shutdown has closed already is not an error.
+func closeServer(srv *http.Server) error {
+	if err := srv.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+		return fmt.Errorf("close server: %w", err)
+	}
+	return nil
 }
 
 // serveHTTP serves srv on ln and returns nil once srv is shut down.

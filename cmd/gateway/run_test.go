@@ -45,7 +45,14 @@ type startedGateway struct {
 }
 
 // startRun runs the gateway until ctx ends and waits until it serves.
-func startRun(t *testing.T, ctx context.Context, cfg config, clock clockwork.Clock) *startedGateway {
+// Each of configure, if any, changes the run options before the start.
+func startRun(
+	t *testing.T,
+	ctx context.Context,
+	cfg config,
+	clock clockwork.Clock,
+	configure ...func(*runOptions),
+) *startedGateway {
 	t.Helper()
 	g := &startedGateway{
 		done: make(chan error, 1), logs: &testutil.LockedBuffer{}, stdout: &testutil.LockedBuffer{},
@@ -62,6 +69,9 @@ func startRun(t *testing.T, ctx context.Context, cfg config, clock clockwork.Clo
 			close(ready)
 		},
 		listenerClosed: func() { close(g.listenerClosed) },
+	}
+	for _, change := range configure {
+		change(&opts)
 	}
 	go func() { g.done <- run(ctx, cfg, opts) }()
 	select {

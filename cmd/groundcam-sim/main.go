@@ -39,8 +39,13 @@ const shutdownTimeout = 10 * time.Second
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+
+	// On -help the flag package has printed the usage already, and the
+	// request succeeds.
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	if err != nil && !errors.Is(err, flag.ErrHelp) {
 		fmt.Fprintln(os.Stderr, "groundcam-sim:", err)
+		stop()
 		os.Exit(1)
 	}
 }
@@ -57,7 +62,8 @@ type config struct {
 }
 
 // parseConfig reads flags over environment defaults and reports every
-// invalid value together.
+// invalid value together. Usage and flag errors go to stderr, and -help
+// returns [flag.ErrHelp].
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
 	fs := flag.NewFlagSet("groundcam-sim", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -77,6 +83,14 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	level := fs.String("log-level", envOr("GROUNDCAM_SIM_LOG_LEVEL", "info"), "debug, info, warn or error")
 	anyHost := fs.String("webhook-any-host", envOr("GROUNDCAM_SIM_WEBHOOK_ANY_HOST", "false"),
 		"deliver webhooks to any host instead of only localhost and loopback IPs")
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), "Usage: groundcam-sim [flags]\n\n"+
+			"Serves the simulated GroundCam API: the REST API under /v1 and the control API\n"+
+			"under /_sim/. Each flag's default comes from the environment variable named\n"+
+			"GROUNDCAM_SIM_ plus the flag name in upper case with underscores, such as\n"+
+			"GROUNDCAM_SIM_RATE_LIMIT for -rate-limit.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
 	}

@@ -2,10 +2,14 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
+	"os"
+	"os/exec"
 	"regexp"
 	"strings"
 	"testing"
@@ -14,8 +18,55 @@ import (
 	"go.uber.org/goleak"
 )
 
+// envRunMain, set to 1, makes the test binary run main instead of the
+// tests, so that a test can check the command's exit status.
+const envRunMain = "GROUNDCAM_SIM_TEST_RUN_MAIN"
+
 func TestMain(m *testing.M) {
+	if os.Getenv(envRunMain) == "1" {
+		main()
+		os.Exit(0)
+	}
 	goleak.VerifyTestMain(m)
+}
+
+// TestMainExitStatus runs the command in a child process. No case gets as
+// far as listening.
+func TestMainExitStatus(t *testing.T) {
+	tests := []struct {
+		name       string
+		args       []string
+		wantStatus int
+		wantStderr string
+	}{
+		{"help", []string{"-help"}, 0, "Usage: groundcam-sim [flags]"},
+		{"short help", []string{"-h"}, 0, "Usage: groundcam-sim [flags]"},
+		{"unknown flag", []string{"-verbose"}, 1, "flag provided but not defined: -verbose"},
+		{"invalid seed", []string{"-seed", "x"}, 1, `invalid seed "x"`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cmd := exec.Command(os.Args[0], tc.args...)
+			cmd.Env = append(os.Environ(), envRunMain+"=1")
+			var stdout, stderr bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			err := cmd.Run()
+			var exitErr *exec.ExitError
+			if err != nil && !errors.As(err, &exitErr) {
+				t.Fatalf("run %v: %v", tc.args, err)
+			}
+
+			if got := cmd.ProcessState.ExitCode(); got != tc.wantStatus {
+				t.Errorf("exit status %d, want %d, with stderr:\n%s", got, tc.wantStatus, stderr.String())
+			}
+			if !strings.Contains(stderr.String(), tc.wantStderr) {
+				t.Errorf("stderr lacks %q:\n%s", tc.wantStderr, stderr.String())
+			}
+			if stdout.Len() != 0 {
+				t.Errorf("stdout = %q, want nothing", stdout.String())
+			}
+		})
+	}
 }
 
 func TestRunPrintsAddressAndKeys(t *testing.T) {
