@@ -594,7 +594,7 @@ func (x *CreateAppointmentResponse) GetAppointment() *Appointment {
 	return nil
 }
 
-// ListAppointmentsRequest holds the query parameters of GET /appointments.
+// ListAppointmentsRequest contains the query parameters of GET /appointments.
 // The scheduled_* and updated_* filters cannot be combined.
 type ListAppointmentsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1288,7 +1288,7 @@ func (x *AvailableSlot) GetAvailable() bool {
 	return false
 }
 
-// GetAvailableAppointmentSlotsRequest holds the query parameters of
+// GetAvailableAppointmentSlotsRequest contains the query parameters of
 // GET /appointments/available-slots.
 type GetAvailableAppointmentSlotsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`

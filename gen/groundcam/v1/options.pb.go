@@ -96,7 +96,7 @@ func (x *Operation) GetInvalidates() []string {
 	return nil
 }
 
-// CachePolicy says how long the gateway may reuse a read's response.
+// CachePolicy sets how long the gateway may reuse a read's response.
 type CachePolicy struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Seconds a cached response is served without asking the upstream.

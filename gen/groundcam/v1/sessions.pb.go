@@ -1666,7 +1666,7 @@ func (x *CreateSessionsBulkResponse) GetSummary() *BulkSessionSummary {
 	return nil
 }
 
-// ListSessionsRequest holds the query parameters of GET /sessions.
+// ListSessionsRequest contains the query parameters of GET /sessions.
 type ListSessionsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Only sessions with this status.
@@ -2658,7 +2658,7 @@ func (x *Screenshot) GetTags() []string {
 	return nil
 }
 
-// GetSessionScreenshotsRequest holds the parameters of
+// GetSessionScreenshotsRequest contains the parameters of
 // GET /sessions/{id}/screenshots.
 type GetSessionScreenshotsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`

@@ -42,14 +42,14 @@ const (
 type SessionServiceClient interface {
 	// Creates a session and, in camera mode unless send_sms is false, texts
 	// the join link to the client. Each session costs one credit. The upstream
-	// answers 402 INSUFFICIENT_CREDITS without credits, 403 when the agent is
+	// returns 402 INSUFFICIENT_CREDITS without credits, 403 when the agent is
 	// not an enabled member allowed to create sessions, and 409
 	// IDEMPOTENCY_CONFLICT while a request with the same idempotency key is
 	// still running.
 	CreateSession(ctx context.Context, in *CreateSessionRequest, opts ...grpc.CallOption) (*CreateSessionResponse, error)
 	// Creates 1 to 10 camera-mode sessions one after the other and reports
 	// each item's outcome. The upstream requires as many available credits as
-	// there are items. When every item fails validation, the upstream answers
+	// there are items. When every item fails validation, the upstream returns
 	// 400 with the same results and summary instead of an error object.
 	CreateSessionsBulk(ctx context.Context, in *CreateSessionsBulkRequest, opts ...grpc.CallOption) (*CreateSessionsBulkResponse, error)
 	// Lists the organization's sessions, newest first by creation time, or
@@ -212,14 +212,14 @@ func (c *sessionServiceClient) GetSessionRecordings(ctx context.Context, in *Get
 type SessionServiceServer interface {
 	// Creates a session and, in camera mode unless send_sms is false, texts
 	// the join link to the client. Each session costs one credit. The upstream
-	// answers 402 INSUFFICIENT_CREDITS without credits, 403 when the agent is
+	// returns 402 INSUFFICIENT_CREDITS without credits, 403 when the agent is
 	// not an enabled member allowed to create sessions, and 409
 	// IDEMPOTENCY_CONFLICT while a request with the same idempotency key is
 	// still running.
 	CreateSession(context.Context, *CreateSessionRequest) (*CreateSessionResponse, error)
 	// Creates 1 to 10 camera-mode sessions one after the other and reports
 	// each item's outcome. The upstream requires as many available credits as
-	// there are items. When every item fails validation, the upstream answers
+	// there are items. When every item fails validation, the upstream returns
 	// 400 with the same results and summary instead of an error object.
 	CreateSessionsBulk(context.Context, *CreateSessionsBulkRequest) (*CreateSessionsBulkResponse, error)
 	// Lists the organization's sessions, newest first by creation time, or

@@ -409,7 +409,7 @@ func (x *Stats) GetSms() *SmsStats {
 	return nil
 }
 
-// GetStatsRequest holds the query parameters of GET /stats.
+// GetStatsRequest contains the query parameters of GET /stats.
 type GetStatsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Period to aggregate; the upstream default is month.

@@ -127,7 +127,7 @@ type WebhookDeliveryStatus int32
 const (
 	// No status given.
 	WebhookDeliveryStatus_WEBHOOK_DELIVERY_STATUS_UNSPECIFIED WebhookDeliveryStatus = 0
-	// The endpoint answered 2xx. Final.
+	// The endpoint responded with a 2xx status. Final.
 	WebhookDeliveryStatus_WEBHOOK_DELIVERY_STATUS_DELIVERED WebhookDeliveryStatus = 1
 	// An attempt failed and a retry is scheduled at next_attempt_at.
 	WebhookDeliveryStatus_WEBHOOK_DELIVERY_STATUS_FAILED WebhookDeliveryStatus = 2
@@ -798,9 +798,9 @@ func (x *TestWebhookRequest) GetId() string {
 // TestWebhookResponse is the data object of POST /webhooks/{id}/test.
 type TestWebhookResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Whether the endpoint answered 2xx.
+	// Whether the endpoint responded with a 2xx status.
 	Success *bool `protobuf:"varint,1,opt,name=success,proto3,oneof" json:"success,omitempty"`
-	// HTTP status the endpoint answered; null when it could not be reached.
+	// HTTP status of the endpoint's response; null when it could not be reached.
 	HttpStatus *int32 `protobuf:"varint,2,opt,name=http_status,json=httpStatus,proto3,oneof" json:"http_status,omitempty"`
 	// Id of the test delivery, also sent as X-GroundCam-Delivery.
 	DeliveryId *string `protobuf:"bytes,3,opt,name=delivery_id,json=deliveryId,proto3,oneof" json:"delivery_id,omitempty"`
@@ -869,7 +869,7 @@ func (x *TestWebhookResponse) GetError() string {
 	return ""
 }
 
-// ListWebhookDeliveriesRequest holds the parameters of
+// ListWebhookDeliveriesRequest contains the parameters of
 // GET /webhooks/{id}/deliveries.
 type ListWebhookDeliveriesRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`

@@ -38,7 +38,7 @@ const (
 // X-GroundCam-Signature ("sha256=" and the hex HMAC-SHA256 of
 // "{timestamp}.{body}" under the endpoint's secret), X-GroundCam-Timestamp
 // (Unix seconds), X-GroundCam-Event and X-GroundCam-Delivery (the delivery
-// id, to deduplicate on). Delivery is at least once. An endpoint must answer
+// id, to deduplicate on). Delivery is at least once. An endpoint must respond
 // 2xx within 10 seconds; otherwise the upstream retries 1 minute after the
 // first attempt and 5 minutes after the second, and stops after 3 attempts
 // or 15 minutes after the first one.
@@ -58,7 +58,7 @@ type WebhookServiceClient interface {
 	// cannot be changed.
 	UpdateWebhook(ctx context.Context, in *UpdateWebhookRequest, opts ...grpc.CallOption) (*UpdateWebhookResponse, error)
 	// Sends a signed webhook.test event to an endpoint and reports how it
-	// answered. The attempt shows up in the endpoint's deliveries.
+	// responded. The attempt shows up in the endpoint's deliveries.
 	TestWebhook(ctx context.Context, in *TestWebhookRequest, opts ...grpc.CallOption) (*TestWebhookResponse, error)
 	// Lists an endpoint's recent deliveries, newest first, with their retry
 	// state and the exact event that was sent.
@@ -144,7 +144,7 @@ func (c *webhookServiceClient) ListWebhookDeliveries(ctx context.Context, in *Li
 // X-GroundCam-Signature ("sha256=" and the hex HMAC-SHA256 of
 // "{timestamp}.{body}" under the endpoint's secret), X-GroundCam-Timestamp
 // (Unix seconds), X-GroundCam-Event and X-GroundCam-Delivery (the delivery
-// id, to deduplicate on). Delivery is at least once. An endpoint must answer
+// id, to deduplicate on). Delivery is at least once. An endpoint must respond
 // 2xx within 10 seconds; otherwise the upstream retries 1 minute after the
 // first attempt and 5 minutes after the second, and stops after 3 attempts
 // or 15 minutes after the first one.
@@ -164,7 +164,7 @@ type WebhookServiceServer interface {
 	// cannot be changed.
 	UpdateWebhook(context.Context, *UpdateWebhookRequest) (*UpdateWebhookResponse, error)
 	// Sends a signed webhook.test event to an endpoint and reports how it
-	// answered. The attempt shows up in the endpoint's deliveries.
+	// responded. The attempt shows up in the endpoint's deliveries.
 	TestWebhook(context.Context, *TestWebhookRequest) (*TestWebhookResponse, error)
 	// Lists an endpoint's recent deliveries, newest first, with their retry
 	// state and the exact event that was sent.

@@ -72,14 +72,14 @@ const (
 type SessionServiceClient interface {
 	// Creates a session and, in camera mode unless send_sms is false, texts
 	// the join link to the client. Each session costs one credit. The upstream
-	// answers 402 INSUFFICIENT_CREDITS without credits, 403 when the agent is
+	// returns 402 INSUFFICIENT_CREDITS without credits, 403 when the agent is
 	// not an enabled member allowed to create sessions, and 409
 	// IDEMPOTENCY_CONFLICT while a request with the same idempotency key is
 	// still running.
 	CreateSession(context.Context, *connect.Request[v1.CreateSessionRequest]) (*connect.Response[v1.CreateSessionResponse], error)
 	// Creates 1 to 10 camera-mode sessions one after the other and reports
 	// each item's outcome. The upstream requires as many available credits as
-	// there are items. When every item fails validation, the upstream answers
+	// there are items. When every item fails validation, the upstream returns
 	// 400 with the same results and summary instead of an error object.
 	CreateSessionsBulk(context.Context, *connect.Request[v1.CreateSessionsBulkRequest]) (*connect.Response[v1.CreateSessionsBulkResponse], error)
 	// Lists the organization's sessions, newest first by creation time, or
@@ -268,14 +268,14 @@ func (c *sessionServiceClient) GetSessionRecordings(ctx context.Context, req *co
 type SessionServiceHandler interface {
 	// Creates a session and, in camera mode unless send_sms is false, texts
 	// the join link to the client. Each session costs one credit. The upstream
-	// answers 402 INSUFFICIENT_CREDITS without credits, 403 when the agent is
+	// returns 402 INSUFFICIENT_CREDITS without credits, 403 when the agent is
 	// not an enabled member allowed to create sessions, and 409
 	// IDEMPOTENCY_CONFLICT while a request with the same idempotency key is
 	// still running.
 	CreateSession(context.Context, *connect.Request[v1.CreateSessionRequest]) (*connect.Response[v1.CreateSessionResponse], error)
 	// Creates 1 to 10 camera-mode sessions one after the other and reports
 	// each item's outcome. The upstream requires as many available credits as
-	// there are items. When every item fails validation, the upstream answers
+	// there are items. When every item fails validation, the upstream returns
 	// 400 with the same results and summary instead of an error object.
 	CreateSessionsBulk(context.Context, *connect.Request[v1.CreateSessionsBulkRequest]) (*connect.Response[v1.CreateSessionsBulkResponse], error)
 	// Lists the organization's sessions, newest first by creation time, or

@@ -70,7 +70,7 @@ type WebhookServiceClient interface {
 	// cannot be changed.
 	UpdateWebhook(context.Context, *connect.Request[v1.UpdateWebhookRequest]) (*connect.Response[v1.UpdateWebhookResponse], error)
 	// Sends a signed webhook.test event to an endpoint and reports how it
-	// answered. The attempt shows up in the endpoint's deliveries.
+	// responded. The attempt shows up in the endpoint's deliveries.
 	TestWebhook(context.Context, *connect.Request[v1.TestWebhookRequest]) (*connect.Response[v1.TestWebhookResponse], error)
 	// Lists an endpoint's recent deliveries, newest first, with their retry
 	// state and the exact event that was sent.
@@ -184,7 +184,7 @@ type WebhookServiceHandler interface {
 	// cannot be changed.
 	UpdateWebhook(context.Context, *connect.Request[v1.UpdateWebhookRequest]) (*connect.Response[v1.UpdateWebhookResponse], error)
 	// Sends a signed webhook.test event to an endpoint and reports how it
-	// answered. The attempt shows up in the endpoint's deliveries.
+	// responded. The attempt shows up in the endpoint's deliveries.
 	TestWebhook(context.Context, *connect.Request[v1.TestWebhookRequest]) (*connect.Response[v1.TestWebhookResponse], error)
 	// Lists an endpoint's recent deliveries, newest first, with their retry
 	// state and the exact event that was sent.

@@ -326,7 +326,7 @@ export const CreateAppointmentResponseSchema: GenMessage<CreateAppointmentRespon
   messageDesc(file_groundcam_v1_appointments, 2);
 
 /**
- * ListAppointmentsRequest holds the query parameters of GET /appointments.
+ * ListAppointmentsRequest contains the query parameters of GET /appointments.
  * The scheduled_* and updated_* filters cannot be combined.
  *
  * @generated from message groundcam.v1.ListAppointmentsRequest
@@ -735,7 +735,7 @@ export const AvailableSlotSchema: GenMessage<AvailableSlot> = /*@__PURE__*/
   messageDesc(file_groundcam_v1_appointments, 11);
 
 /**
- * GetAvailableAppointmentSlotsRequest holds the query parameters of
+ * GetAvailableAppointmentSlotsRequest contains the query parameters of
  * GET /appointments/available-slots.
  *
  * @generated from message groundcam.v1.GetAvailableAppointmentSlotsRequest

@@ -58,7 +58,7 @@ export const OperationSchema: GenMessage<Operation> = /*@__PURE__*/
   messageDesc(file_groundcam_v1_options, 0);
 
 /**
- * CachePolicy says how long the gateway may reuse a read's response.
+ * CachePolicy sets how long the gateway may reuse a read's response.
  *
  * @generated from message groundcam.v1.CachePolicy
  */

@@ -897,7 +897,7 @@ export const CreateSessionsBulkResponseSchema: GenMessage<CreateSessionsBulkResp
   messageDesc(file_groundcam_v1_sessions, 10);
 
 /**
- * ListSessionsRequest holds the query parameters of GET /sessions.
+ * ListSessionsRequest contains the query parameters of GET /sessions.
  *
  * @generated from message groundcam.v1.ListSessionsRequest
  */
@@ -1435,7 +1435,7 @@ export const ScreenshotSchema: GenMessage<Screenshot> = /*@__PURE__*/
   messageDesc(file_groundcam_v1_sessions, 26);
 
 /**
- * GetSessionScreenshotsRequest holds the parameters of
+ * GetSessionScreenshotsRequest contains the parameters of
  * GET /sessions/{id}/screenshots.
  *
  * @generated from message groundcam.v1.GetSessionScreenshotsRequest
@@ -1846,7 +1846,7 @@ export const SessionService: GenService<{
   /**
    * Creates a session and, in camera mode unless send_sms is false, texts
    * the join link to the client. Each session costs one credit. The upstream
-   * answers 402 INSUFFICIENT_CREDITS without credits, 403 when the agent is
+   * returns 402 INSUFFICIENT_CREDITS without credits, 403 when the agent is
    * not an enabled member allowed to create sessions, and 409
    * IDEMPOTENCY_CONFLICT while a request with the same idempotency key is
    * still running.
@@ -1861,7 +1861,7 @@ export const SessionService: GenService<{
   /**
    * Creates 1 to 10 camera-mode sessions one after the other and reports
    * each item's outcome. The upstream requires as many available credits as
-   * there are items. When every item fails validation, the upstream answers
+   * there are items. When every item fails validation, the upstream returns
    * 400 with the same results and summary instead of an error object.
    *
    * @generated from rpc groundcam.v1.SessionService.CreateSessionsBulk

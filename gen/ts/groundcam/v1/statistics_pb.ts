@@ -199,7 +199,7 @@ export const StatsSchema: GenMessage<Stats> = /*@__PURE__*/
   messageDesc(file_groundcam_v1_statistics, 4);
 
 /**
- * GetStatsRequest holds the query parameters of GET /stats.
+ * GetStatsRequest contains the query parameters of GET /stats.
  *
  * @generated from message groundcam.v1.GetStatsRequest
  */

@@ -343,14 +343,14 @@ export const TestWebhookRequestSchema: GenMessage<TestWebhookRequest> = /*@__PUR
  */
 export type TestWebhookResponse = Message<"groundcam.v1.TestWebhookResponse"> & {
   /**
-   * Whether the endpoint answered 2xx.
+   * Whether the endpoint responded with a 2xx status.
    *
    * @generated from field: optional bool success = 1;
    */
   success?: boolean | undefined;
 
   /**
-   * HTTP status the endpoint answered; null when it could not be reached.
+   * HTTP status of the endpoint's response; null when it could not be reached.
    *
    * @generated from field: optional int32 http_status = 2;
    */
@@ -380,7 +380,7 @@ export const TestWebhookResponseSchema: GenMessage<TestWebhookResponse> = /*@__P
   messageDesc(file_groundcam_v1_webhooks, 11);
 
 /**
- * ListWebhookDeliveriesRequest holds the parameters of
+ * ListWebhookDeliveriesRequest contains the parameters of
  * GET /webhooks/{id}/deliveries.
  *
  * @generated from message groundcam.v1.ListWebhookDeliveriesRequest
@@ -741,7 +741,7 @@ export enum WebhookDeliveryStatus {
   UNSPECIFIED = 0,
 
   /**
-   * The endpoint answered 2xx. Final.
+   * The endpoint responded with a 2xx status. Final.
    *
    * @generated from enum value: WEBHOOK_DELIVERY_STATUS_DELIVERED = 1;
    */
@@ -776,7 +776,7 @@ export const WebhookDeliveryStatusSchema: GenEnum<WebhookDeliveryStatus> = /*@__
  * X-GroundCam-Signature ("sha256=" and the hex HMAC-SHA256 of
  * "{timestamp}.{body}" under the endpoint's secret), X-GroundCam-Timestamp
  * (Unix seconds), X-GroundCam-Event and X-GroundCam-Delivery (the delivery
- * id, to deduplicate on). Delivery is at least once. An endpoint must answer
+ * id, to deduplicate on). Delivery is at least once. An endpoint must respond
  * 2xx within 10 seconds; otherwise the upstream retries 1 minute after the
  * first attempt and 5 minutes after the second, and stops after 3 attempts
  * or 15 minutes after the first one.
@@ -832,7 +832,7 @@ export const WebhookService: GenService<{
   },
   /**
    * Sends a signed webhook.test event to an endpoint and reports how it
-   * answered. The attempt shows up in the endpoint's deliveries.
+   * responded. The attempt shows up in the endpoint's deliveries.
    *
    * @generated from rpc groundcam.v1.WebhookService.TestWebhook
    */
