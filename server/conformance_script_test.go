@@ -26,6 +26,10 @@ type conformanceStep struct {
 	// local declares that the gateway responds to the step without calling
 	// the upstream, so its response has no rate-limit headers.
 	local bool
+	// keyError declares that the gateway returns the upstream's error for
+	// the key, from its key check (GET /v1/auth/verify), before the REST
+	// face rejects the request. That check is the step's upstream call.
+	keyError bool
 	// note names a known difference; the comparison logs it instead of
 	// failing, and fails when the difference is gone.
 	note string
@@ -65,6 +69,7 @@ func conformanceScript(hookURL string) []conformanceStep {
 	s = append(s, webhookSteps(hookURL)...)
 	s = append(s, appointmentSteps()...)
 	s = append(s, errorSteps()...)
+	s = append(s, keyPrecedenceSteps()...)
 	return s
 }
 
@@ -438,6 +443,36 @@ func errorSteps() []conformanceStep {
 		{name: "restore the rate limit", control: "PATCH /_sim/config", body: `{"rateLimit":{"limit":600}}`},
 		{name: "credits at the end", request: "GET /v1/credits"},
 		{name: "stats at the end", request: "GET /v1/stats"},
+	}
+}
+
+// keyPrecedenceSteps covers requests with both a missing or malformed key
+// and an error that the REST face finds while it reads or routes them. The
+// upstream checks the key and the rate limit first, then routes the
+// request, then finds the key's organization, and reads the request last.
+func keyPrecedenceSteps() []conformanceStep {
+	const malformed = `{"agentId":`
+	return []conformanceStep{
+		{name: "create with malformed JSON and no key", request: "POST /v1/sessions", body: malformed,
+			key: "none", local: true},
+		{name: "create with malformed JSON and a basic header", request: "POST /v1/sessions", body: malformed,
+			key: "Basic Zm9vOmJhcg==", local: true},
+		{name: "list sessions with a bad limit and no key", request: "GET /v1/sessions?limit=abc",
+			key: "none", local: true},
+		{name: "unknown path without a key", request: "GET /v1/nowhere", key: "none", local: true},
+		{name: "wrong method without a key", request: "DELETE /v1/sessions", key: "none", local: true},
+		// The gateway verifies the key, and the organization's 404 does not
+		// replace the routing error.
+		{name: "unknown path of a deleted organization", request: "GET /v1/nowhere", key: "orphan",
+			local: true},
+		{name: "create with malformed JSON and an unknown key", request: "POST /v1/sessions", body: malformed,
+			key: "gc_live_unknown", keyError: true},
+		{name: "create with malformed JSON and a revoked key", request: "POST /v1/sessions", body: malformed,
+			key: "revoked", keyError: true},
+		{name: "create with malformed JSON and a deleted organization", request: "POST /v1/sessions",
+			body: malformed, key: "orphan", keyError: true},
+		{name: "unknown path with an unknown key", request: "GET /v1/nowhere", key: "gc_live_unknown",
+			keyError: true},
 	}
 }
 

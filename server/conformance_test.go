@@ -243,7 +243,7 @@ func (c *conformanceTarget) upstreamCalls(step conformanceStep) int {
 	const verify = "GET /v1/auth/verify"
 	n := 0
 	for route, count := range c.sim.Calls() {
-		if route != "total" && (route != verify || step.request == verify) {
+		if route != "total" && (route != verify || step.request == verify || step.keyError) {
 			n += count
 		}
 	}

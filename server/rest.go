@@ -27,6 +27,7 @@ import (
 // JSON shape. A restFace is immutable once built and safe for concurrent use.
 type restFace struct {
 	mux      *runtime.ServeMux
+	conn     *inProcessConn
 	maxBytes int64
 	logger   *slog.Logger
 	// methods maps gRPC method paths, such as
@@ -101,8 +102,8 @@ func newRESTFace(
 	})
 	f.mux = runtime.NewServeMux(opts...)
 
-	conn := &inProcessConn{handler: connectHandler, logger: logger}
-	if err := registerRESTServices(f.mux, conn); err != nil {
+	f.conn = &inProcessConn{handler: connectHandler, logger: logger}
+	if err := registerRESTServices(f.mux, f.conn); err != nil {
 		return nil, fmt.Errorf("rest face: %w", err)
 	}
 	return f, nil
@@ -177,22 +178,22 @@ func (f *restFace) method(ctx context.Context) (*restMethod, bool) {
 // of the upstream has one, caps the request body and passes the request to
 // grpc-gateway without a Grpc-Timeout header.
 func (f *restFace) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if hasEmptySegment(r.URL.EscapedPath()) {
-		f.handleRoutingError(r.Context(), f.mux, restCodec{}, w, r, http.StatusNotFound)
+	call := &restCall{remoteAddr: r.RemoteAddr, host: r.Host}
+	req := r.WithContext(context.WithValue(r.Context(), restCallKey{}, call))
+	if hasEmptySegment(req.URL.EscapedPath()) {
+		f.handleRoutingError(req.Context(), f.mux, restCodec{}, w, req, http.StatusNotFound)
 		return
 	}
-	if !utf8.ValidString(r.URL.Path) || !validQuery(r.URL.RawQuery) {
+	if !utf8.ValidString(req.URL.Path) || !validQuery(req.URL.RawQuery) {
 		// Proto strings are UTF-8, so such a path or parameter cannot
 		// reach the handler at all.
-		f.writeLocalError(r.Context(), w, r, &restError{
+		f.writeRequestError(req.Context(), w, req, &restError{
 			status:  http.StatusBadRequest,
 			code:    "INVALID_ENCODING",
 			message: "the path or query string decodes to bytes that are not UTF-8: percent-encode UTF-8 text",
 		})
 		return
 	}
-	call := &restCall{remoteAddr: r.RemoteAddr, host: r.Host}
-	req := r.WithContext(context.WithValue(r.Context(), restCallKey{}, call))
 	req.Body = &restBody{ReadCloser: http.MaxBytesReader(w, r.Body, f.maxBytes), call: call}
 	if req.Header.Get("Grpc-Timeout") != "" {
 		// grpc-gateway would read a gRPC deadline from this header, which
@@ -250,6 +251,10 @@ type restCall struct {
 	host       string
 	// failure is the request body's rejection, when the codec rejected it.
 	failure *restError
+	// invoked reports whether the in-process call started, so the error
+	// handler can tell the REST face's own rejections from the call's
+	// errors.
+	invoked bool
 }
 
 type restCallKey struct{}

@@ -57,8 +57,12 @@ func TestRESTBodyErrors(t *testing.T) {
 			assertError(t, res, body, http.StatusBadRequest, c.code, c.message)
 		})
 	}
-	if n := len(h.requests()); n != 0 {
+	if n := len(h.forwarded()); n != 0 {
 		t.Errorf("the upstream received %d requests for rejected bodies, want 0", n)
+	}
+	// The stand-in upstream accepts the key, so the gateway remembers it.
+	if n := h.keyChecks(); n != 1 {
+		t.Errorf("the gateway verified the key %d times, want 1", n)
 	}
 }
 

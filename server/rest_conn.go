@@ -62,6 +62,9 @@ func (c *inProcessConn) Invoke(
 	args, reply any,
 	opts ...grpc.CallOption,
 ) error {
+	if call, ok := restCallFrom(ctx); ok {
+		call.invoked = true
+	}
 	in, inOK := args.(proto.Message)
 	out, outOK := reply.(proto.Message)
 	if !inOK || !outOK {

@@ -17,9 +17,12 @@ import (
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	"github.com/groundcam/groundcam-gateway/adapters/upstream"
+	groundcamv1 "github.com/groundcam/groundcam-gateway/gen/groundcam/v1"
+	"github.com/groundcam/groundcam-gateway/gen/groundcam/v1/groundcamv1connect"
 )
 
 // restError is an error response in the upstream's shape: a status and
@@ -49,14 +52,16 @@ type restErrorBody struct {
 // response from err:
 //
 //   - a request body that the codec rejected gets the upstream's status
-//     and code for it, such as 400 INVALID_JSON or 413;
+//     and code for it, such as 400 INVALID_JSON or 413, unless the key
+//     check finds a bad key (see [restFace.writeRequestError]);
 //   - an error with the per-item results of a bulk create gets the
 //     upstream's status with {"data": <results and summary>};
 //   - an error with the gateway's ErrorInfo gets the status of its
 //     http_status metadata and the ErrorInfo reason as the code;
 //   - any other error gets the HTTP status of its gRPC code and the code's
 //     name in upper case, such as 504 DEADLINE_EXCEEDED, except that a
-//     query string that does not parse is the upstream's 400 INVALID_FIELD.
+//     query string that does not parse is the upstream's 400 INVALID_FIELD,
+//     after the key check as for a body.
 //
 // The rate-limit headers and Retry-After of the error's metadata are
 // copied. The body never carries error details or anything else.
@@ -68,30 +73,45 @@ func (f *restFace) handleError(
 	r *http.Request,
 	err error,
 ) {
-	if call, ok := restCallFrom(ctx); ok && call.failure != nil {
-		f.writeLocalError(ctx, w, r, call.failure)
+	call, _ := restCallFrom(ctx)
+	if call != nil && call.failure != nil {
+		f.writeRequestError(ctx, w, r, call.failure)
 		return
 	}
 	var cerr *connect.Error
 	if !errors.As(err, &cerr) {
+		if call != nil && !call.invoked {
+			// grpc-gateway rejected the request before the call, such as
+			// a query parameter that does not parse.
+			f.writeRequestError(ctx, w, r, localError(err))
+			return
+		}
 		f.writeLocalError(ctx, w, r, localError(err))
 		return
 	}
-	header := forwardedHeaders(cerr.Meta())
-	if f.writeResults(ctx, w, cerr, header) {
+	e := callError(cerr)
+	if f.writeResults(ctx, w, cerr, e.header) {
 		return
 	}
+	writeError(w, e)
+}
+
+// callError maps the error of a call to the upstream's shape: the status
+// of its ErrorInfo's http_status metadata and the ErrorInfo reason as the
+// code, or else the HTTP status of its gRPC code and the code's name. The
+// headers are the ones of its metadata that the REST face returns.
+func callError(cerr *connect.Error) *restError {
 	e := &restError{
 		status:  runtime.HTTPStatusFromCode(codes.Code(cerr.Code())),
 		code:    codeName(cerr.Code()),
 		message: cerr.Message(),
-		header:  header,
+		header:  forwardedHeaders(cerr.Meta()),
 	}
 	if info, ok := upstream.ErrorInfoOf(cerr); ok {
 		e.status = infoStatus(info, e.status)
 		e.code = info.GetReason()
 	}
-	writeError(w, e)
+	return e
 }
 
 // writeResults writes the per-item results that cerr carries, such as a
@@ -192,7 +212,9 @@ func forwardedHeaders(meta http.Header) http.Header {
 // handleRoutingError is grpc-gateway's routing error handler: 404
 // NOT_FOUND for a path that no route has, and 405 METHOD_NOT_ALLOWED with
 // an Allow header for a path that other methods have, in the upstream's
-// words.
+// words. The upstream checks the key and the rate limit of a /v1 request
+// before it routes the request, and finds the key's organization only
+// after, so a key error other than 404 ORG_NOT_FOUND takes precedence.
 func (f *restFace) handleRoutingError(
 	ctx context.Context,
 	_ *runtime.ServeMux,
@@ -217,17 +239,26 @@ func (f *restFace) handleRoutingError(
 		e = &restError{status: httpStatus, code: statusName(httpStatus),
 			message: fmt.Sprintf("Invalid request path %q", r.URL.Path)}
 	}
+	if keyErr := f.keyError(r); keyErr != nil && keyErr.status != http.StatusNotFound {
+		e = keyErr
+	}
 	f.writeLocalError(ctx, w, r, e)
 }
 
 // notFoundMessage returns the message of a 404 for an unknown path.
 func notFoundMessage(r *http.Request) string {
 	path := r.URL.Path
-	if path == "/v1" || strings.HasPrefix(path, "/v1/") {
+	if isAPIPath(path) {
 		return "No route for " + r.Method + " " + path +
 			"; see the API reference for the available /v1 paths"
 	}
 	return "No route for " + r.Method + " " + path + "; the REST API is served under /v1"
+}
+
+// isAPIPath reports whether path is /v1 or below it, where the upstream
+// serves its API.
+func isAPIPath(path string) bool {
+	return path == "/v1" || strings.HasPrefix(path, "/v1/")
 }
 
 // allowedMethods returns the methods of the routes that match the escaped
@@ -264,6 +295,59 @@ func templateMatches(template string, parts []string) bool {
 		}
 	}
 	return true
+}
+
+// writeRequestError writes e, an error that the REST face found in the
+// request before any call, such as malformed JSON or a query parameter
+// that does not parse. The upstream checks the key before it reads the
+// request, so the key's error replaces e when the key check finds one.
+func (f *restFace) writeRequestError(
+	ctx context.Context,
+	w http.ResponseWriter,
+	r *http.Request,
+	e *restError,
+) {
+	if keyErr := f.keyError(r); keyErr != nil {
+		e = keyErr
+	}
+	f.writeLocalError(ctx, w, r, e)
+}
+
+// keyError returns the error of the request's key, or nil for a good key,
+// for a path outside /v1, where the upstream checks no key, and when the
+// check itself failed. The check is an in-process VerifyApiKey call marked
+// by [withKeyCheck], with the headers that the request's own call would
+// carry.
+//
+// NOTE: the check passes the configured interceptors, so the access log
+// and the traces record it as a VerifyApiKey call.
+func (f *restFace) keyError(r *http.Request) *restError {
+	if !isAPIPath(r.URL.Path) {
+		return nil
+	}
+	md := metadata.MD{}
+	for name, values := range r.Header {
+		if http.CanonicalHeaderKey(name) == "Authorization" {
+			md["authorization"] = values
+			continue
+		}
+		if key, ok := restRequestHeader(name); ok {
+			md[key] = values
+		}
+	}
+	ctx := metadata.NewOutgoingContext(withKeyCheck(r.Context()), md)
+	err := f.conn.Invoke(ctx, groundcamv1connect.AuthServiceVerifyApiKeyProcedure,
+		&groundcamv1.VerifyApiKeyRequest{}, &groundcamv1.VerifyApiKeyResponse{})
+	if err == nil {
+		return nil
+	}
+	var cerr *connect.Error
+	if !keyRejected(err) || !errors.As(err, &cerr) {
+		f.logger.DebugContext(ctx, "REST key check failed; returning the request's own error",
+			"error", err)
+		return nil
+	}
+	return callError(cerr)
 }
 
 // writeLocalError logs and writes an error that the REST face raised

@@ -5,14 +5,20 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"connectrpc.com/connect"
+	"github.com/jonboulle/clockwork"
 	"google.golang.org/protobuf/types/known/anypb"
 
 	"github.com/groundcam/groundcam-gateway/adapters/upstream"
 	groundcamv1 "github.com/groundcam/groundcam-gateway/gen/groundcam/v1"
+	"github.com/groundcam/groundcam-gateway/internal/testutil"
+	"github.com/groundcam/groundcam-gateway/simulator"
+	"github.com/groundcam/groundcam-gateway/simulator/fault"
 )
 
 func TestRESTUpstreamErrors(t *testing.T) {
@@ -216,8 +222,11 @@ func TestRESTRouting(t *testing.T) {
 			}
 		})
 	}
-	if n := len(h.requests()); n != 0 {
+	if n := len(h.forwarded()); n != 0 {
 		t.Errorf("the upstream received %d requests for routing errors, want 0", n)
+	}
+	if n := h.keyChecks(); n != 1 {
+		t.Errorf("the gateway verified the key %d times, want 1", n)
 	}
 
 	// A literal segment wins over {id}.
@@ -293,4 +302,223 @@ func TestRESTIgnoresGrpcTimeout(t *testing.T) {
 	if res.StatusCode != http.StatusOK {
 		t.Errorf("status with a malformed Grpc-Timeout = %d, want 200; body %s", res.StatusCode, body)
 	}
+}
+
+// simREST is a gateway whose REST face is served by httptest, in front of
+// a simulator on a fake clock, for the cases that depend on how the
+// upstream itself treats keys.
+type simREST struct {
+	sim     *simulator.Server
+	gateway *httptest.Server
+	// keys are the simulator's demo keys: acme, bistro, revoked, orphan.
+	keys map[string]string
+}
+
+// newSimREST starts a simulator and a gateway in front of it. With
+// defaultKey set, the gateway's default key is the Acme key.
+func newSimREST(t *testing.T, defaultKey bool) *simREST {
+	t.Helper()
+	sim, err := simulator.New(simulator.WithClock(clockwork.NewFakeClockAt(conformanceStart)))
+	if err != nil {
+		t.Fatalf("start simulator: %v", err)
+	}
+	simSrv := httptest.NewServer(sim)
+	t.Cleanup(func() {
+		simSrv.Close()
+		sim.Close()
+	})
+	demo := sim.Keys()
+	s := &simREST{sim: sim, keys: map[string]string{
+		"acme": demo[0].Key, "bistro": demo[1].Key, "revoked": demo[3].Key, "orphan": demo[4].Key,
+	}}
+
+	client, err := upstream.New(simSrv.URL)
+	if err != nil {
+		t.Fatalf("upstream client: %v", err)
+	}
+	cfg := Config{Upstream: client, Logger: slog.New(slog.DiscardHandler)}
+	if defaultKey {
+		cfg.DefaultAPIKey = s.keys["acme"]
+	}
+	srv, err := New(cfg)
+	if err != nil {
+		t.Fatalf("new server: %v", err)
+	}
+	s.gateway = httptest.NewServer(srv)
+	t.Cleanup(s.gateway.Close)
+	return s
+}
+
+// do sends a REST request to the gateway with the Authorization header
+// values auth, none when auth is nil, and returns the response with its
+// body read.
+func (s *simREST) do(t *testing.T, method, target, body string, auth []string) (*http.Response, []byte) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(context.Background(), method, s.gateway.URL+target,
+		strings.NewReader(body))
+	if err != nil {
+		t.Fatalf("build request: %v", err)
+	}
+	if auth != nil {
+		req.Header["Authorization"] = auth
+	}
+	return testutil.Do(t, s.gateway.Client(), req)
+}
+
+// keyChecks returns the number of key verifications the simulator
+// received.
+func (s *simREST) keyChecks() int {
+	return s.sim.Calls()["GET "+keyCheckPath]
+}
+
+func TestRESTKeyErrorsPrecedeRequestErrors(t *testing.T) {
+	t.Parallel()
+	s := newSimREST(t, false)
+	keys := []struct {
+		name   string
+		auth   []string
+		status int
+		code   string
+	}{
+		{"no key", nil, http.StatusUnauthorized, upstream.ReasonUnauthorized},
+		{"empty header", []string{""}, http.StatusUnauthorized, upstream.ReasonUnauthorized},
+		{"basic scheme", []string{"Basic Zm9vOmJhcg=="}, http.StatusUnauthorized, upstream.ReasonUnauthorized},
+		{"unknown key", []string{"Bearer gc_live_unknown"}, http.StatusUnauthorized, "INVALID_API_KEY"},
+		{"revoked key", []string{"Bearer " + s.keys["revoked"]}, http.StatusUnauthorized, "API_KEY_REVOKED"},
+		// The routing cases below keep their own error for this key.
+		{"key of a deleted organization", []string{"Bearer " + s.keys["orphan"]},
+			http.StatusNotFound, "ORG_NOT_FOUND"},
+		{"valid key", []string{"Bearer " + s.keys["acme"]}, 0, ""},
+	}
+	requests := []struct {
+		name, method, target, body string
+		status                     int
+		code                       string
+		// routing marks a path or method that no route has. The upstream
+		// routes before it looks up the key's organization.
+		routing bool
+	}{
+		{"malformed JSON", http.MethodPost, "/v1/sessions", `{"agentId":`,
+			http.StatusBadRequest, "INVALID_JSON", false},
+		{"value of the wrong type", http.MethodPost, "/v1/sessions", `{"clientPhone":5}`,
+			http.StatusBadRequest, "INVALID_FIELD", false},
+		{"unknown webhook event", http.MethodPost, "/v1/webhooks",
+			`{"url":"https://crm.test/h","events":["x.y"]}`, http.StatusBadRequest, "INVALID_EVENT", false},
+		{"query parameter that does not parse", http.MethodGet, "/v1/sessions?limit=abc", "",
+			http.StatusBadRequest, "INVALID_FIELD", false},
+		{"path that is not UTF-8", http.MethodGet, "/v1/sessions/%FF", "",
+			http.StatusBadRequest, "INVALID_ENCODING", false},
+		{"body over the size cap", http.MethodPost, "/v1/sessions",
+			`{"notes":"` + strings.Repeat("x", DefaultMaxRequestBytes) + `"}`,
+			http.StatusRequestEntityTooLarge, "REQUEST_TOO_LARGE", false},
+		{"unknown path", http.MethodGet, "/v1/nowhere", "", http.StatusNotFound, "NOT_FOUND", true},
+		{"path with a trailing slash", http.MethodGet, "/v1/sessions/", "",
+			http.StatusNotFound, "NOT_FOUND", true},
+		{"wrong method", http.MethodDelete, "/v1/sessions", "",
+			http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED", true},
+	}
+	for _, req := range requests {
+		for _, key := range keys {
+			status, code := key.status, key.code
+			if status == 0 || (req.routing && status == http.StatusNotFound) {
+				status, code = req.status, req.code
+			}
+			res, body := s.do(t, req.method, req.target, req.body, key.auth)
+			t.Run(req.name+"/"+key.name, func(t *testing.T) {
+				assertError(t, res, body, status, code, "")
+			})
+		}
+	}
+
+	// Outside /v1 the upstream serves nothing and checks no key.
+	before := s.keyChecks()
+	res, body := s.do(t, http.MethodGet, "/elsewhere", "", nil)
+	assertError(t, res, body, http.StatusNotFound, "NOT_FOUND", "the REST API is served under /v1")
+	if n := s.keyChecks() - before; n != 0 {
+		t.Errorf("the gateway verified the key of a path outside /v1 %d times, want 0", n)
+	}
+
+	for route, n := range s.sim.Calls() {
+		if route != "total" && route != "GET "+keyCheckPath && n > 0 {
+			t.Errorf("the simulator received %d requests of %s, want only key checks", n, route)
+		}
+	}
+}
+
+func TestRESTKeyCheckRemembersValidKeys(t *testing.T) {
+	t.Parallel()
+	s := newSimREST(t, false)
+	for range 3 {
+		res, body := s.do(t, http.MethodPost, "/v1/sessions", `{"agentId":`,
+			[]string{"Bearer " + s.keys["acme"]})
+		assertError(t, res, body, http.StatusBadRequest, "INVALID_JSON", "")
+	}
+	if n := s.keyChecks(); n != 1 {
+		t.Errorf("the gateway verified a valid key %d times for 3 requests, want 1", n)
+	}
+
+	// A rejected key is verified again on every request.
+	for range 2 {
+		res, body := s.do(t, http.MethodPost, "/v1/sessions", `{"agentId":`,
+			[]string{"Bearer gc_live_unknown"})
+		assertError(t, res, body, http.StatusUnauthorized, "INVALID_API_KEY", "")
+	}
+	if n := s.keyChecks(); n != 3 {
+		t.Errorf("key checks after 2 requests with an unknown key = %d, want 3", n)
+	}
+}
+
+func TestRESTKeyCheckRateLimited(t *testing.T) {
+	t.Parallel()
+	s := newSimREST(t, false)
+	s.sim.SetRateLimit(1, time.Hour)
+	auth := []string{"Bearer " + s.keys["bistro"]}
+
+	res, body := s.do(t, http.MethodGet, "/v1/credits", "", auth)
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("first request: status = %d, want 200; body %s", res.StatusCode, body)
+	}
+	res, body = s.do(t, http.MethodPost, "/v1/sessions", `{"agentId":`, auth)
+	assertError(t, res, body, http.StatusTooManyRequests, "RATE_LIMITED", "Rate limit exceeded")
+	if got := res.Header.Get("Retry-After"); got == "" {
+		t.Error("the 429 has no Retry-After header")
+	}
+	if got := res.Header.Get("X-RateLimit-Remaining"); got != "0" {
+		t.Errorf("X-RateLimit-Remaining = %q, want 0", got)
+	}
+}
+
+func TestRESTKeyCheckDefaultKey(t *testing.T) {
+	t.Parallel()
+	s := newSimREST(t, true)
+	res, body := s.do(t, http.MethodPost, "/v1/sessions", `{"agentId":`, nil)
+	assertError(t, res, body, http.StatusBadRequest, "INVALID_JSON", "")
+
+	// A header sent empty is a malformed credential, not a request for the
+	// default key.
+	res, body = s.do(t, http.MethodPost, "/v1/sessions", `{"agentId":`, []string{""})
+	assertError(t, res, body, http.StatusUnauthorized, upstream.ReasonUnauthorized, "Missing API key")
+}
+
+func TestRESTKeyCheckUpstreamFailure(t *testing.T) {
+	t.Parallel()
+	s := newSimREST(t, false)
+	id, err := s.sim.Faults().Add(fault.Rule{Method: http.MethodGet, Path: keyCheckPath,
+		Status: http.StatusServiceUnavailable})
+	if err != nil {
+		t.Fatalf("add fault: %v", err)
+	}
+	unknown := []string{"Bearer gc_live_unknown"}
+
+	// A key that cannot be verified does not hide the request's error.
+	res, body := s.do(t, http.MethodPost, "/v1/sessions", `{"agentId":`, unknown)
+	assertError(t, res, body, http.StatusBadRequest, "INVALID_JSON", "")
+	// The credential interceptor rejects a missing key without the upstream.
+	res, body = s.do(t, http.MethodPost, "/v1/sessions", `{"agentId":`, nil)
+	assertError(t, res, body, http.StatusUnauthorized, upstream.ReasonUnauthorized, "Missing API key")
+
+	// The failed verification was not remembered as a valid key.
+	s.sim.Faults().Remove(id)
+	res, body = s.do(t, http.MethodPost, "/v1/sessions", `{"agentId":`, unknown)
+	assertError(t, res, body, http.StatusUnauthorized, "INVALID_API_KEY", "")
 }

@@ -99,8 +99,11 @@ func TestRESTQueryErrors(t *testing.T) {
 			assertError(t, res, body, http.StatusBadRequest, "INVALID_FIELD", c.message)
 		})
 	}
-	if n := len(h.requests()); n != 0 {
+	if n := len(h.forwarded()); n != 0 {
 		t.Errorf("the upstream received %d requests for query strings that do not parse, want 0", n)
+	}
+	if n := h.keyChecks(); n != 1 {
+		t.Errorf("the gateway verified the key %d times, want 1", n)
 	}
 }
 

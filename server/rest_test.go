@@ -127,6 +127,27 @@ func (h *restHarness) requests() []upstreamRequest {
 	return append([]upstreamRequest(nil), h.received...)
 }
 
+// keyCheckPath is the upstream path of the key checks that the gateway
+// makes before it rejects a request.
+const keyCheckPath = "/v1/auth/verify"
+
+// forwarded returns the requests the upstream received so far, leaving
+// out the key checks.
+func (h *restHarness) forwarded() []upstreamRequest {
+	var out []upstreamRequest
+	for _, r := range h.requests() {
+		if r.path != keyCheckPath {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// keyChecks returns the number of key checks the upstream received.
+func (h *restHarness) keyChecks() int {
+	return len(h.requests()) - len(h.forwarded())
+}
+
 // last returns the last request the upstream received.
 func (h *restHarness) last(t *testing.T) upstreamRequest {
 	t.Helper()
