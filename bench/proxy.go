@@ -10,9 +10,9 @@ import (
 // newProxy returns the floor of an uncached read: a net/http handler that
 // sends each GET to the same path of the upstream stub and copies the
 // status, the Content-Type and the body back. Any gateway that calls its
-// upstream over HTTP does at least this on a miss, so the uncached
-// gateway's latency over the proxy's is the cost of the gateway's own
-// work, and the proxy's over the direct call's is the cost of the hop.
+// upstream over HTTP does at least this on a miss. The uncached gateway's
+// latency over the proxy's is therefore the cost of the gateway's own work,
+// and the proxy's over the direct call's is the cost of the hop.
 func newProxy(upstreamURL string) *Server {
 	transport := &http.Transport{
 		DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
