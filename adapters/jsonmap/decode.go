@@ -1,6 +1,10 @@
 package jsonmap
 
 import (
+	"fmt"
+
+	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
@@ -8,6 +12,12 @@ import (
 type decoder struct {
 	scanner
 	strict bool
+	// spare holds emptied field buffers of finished objects (see
+	// [decoder.object]) for the next objects to reuse.
+	spare [][]byte
+	// setEach sets every field through protoreflect, without the binary
+	// buffer. Tests set it to compare the two ways.
+	setEach bool
 }
 
 func newDecoder(data []byte, strict bool) *decoder {
@@ -59,6 +69,11 @@ func (d *decoder) message(p *messagePlan, m protoreflect.Message) error {
 }
 
 // object reads a JSON object into the fields of m and of its inline fields.
+//
+// Singular scalar fields of m itself are written to a buffer in the binary
+// encoding and merged into m once, at the end of the object. Setting them
+// one by one through protoreflect costs reflection and two allocations per
+// string, which made up much of the decoding of a large response.
 func (d *decoder) object(p *messagePlan, m protoreflect.Message) error {
 	c, err := d.peek()
 	if err != nil {
@@ -74,19 +89,43 @@ func (d *decoder) object(p *messagePlan, m protoreflect.Message) error {
 		return err
 	}
 	var seen keySet
+	fields := d.takeBuffer()
 	for more := true; more; {
-		if err := d.member(p, m, &seen); err != nil {
+		if err := d.member(p, m, &seen, &fields); err != nil {
 			return err
 		}
 		if more, err = d.next('}'); err != nil {
 			return err
 		}
 	}
+	if len(fields) > 0 {
+		// AllowPartial: required fields are not checked here, as they are
+		// not when fields are set one by one.
+		opts := proto.UnmarshalOptions{Merge: true, AllowPartial: true}
+		if err := opts.Unmarshal(fields, m.Interface()); err != nil {
+			return fmt.Errorf("jsonmap: store the fields read into %s: %w", p.desc.FullName(), err)
+		}
+	}
+	d.spare = append(d.spare, fields[:0])
 	return nil
 }
 
-// member reads one key-value pair of an object.
-func (d *decoder) member(p *messagePlan, m protoreflect.Message, seen *keySet) error {
+// takeBuffer returns an empty field buffer, reusing one of a finished
+// object when there is one.
+func (d *decoder) takeBuffer() []byte {
+	n := len(d.spare)
+	if n == 0 {
+		return nil
+	}
+	b := d.spare[n-1]
+	d.spare = d.spare[:n-1]
+	return b
+}
+
+// member reads one key-value pair of an object. A singular scalar field of
+// m is appended to fields in the binary encoding, and any other field is
+// set in its message.
+func (d *decoder) member(p *messagePlan, m protoreflect.Message, seen *keySet, fields *[]byte) error {
 	keyStart := d.pos
 	key, err := d.readStringBytes()
 	if err != nil {
@@ -103,15 +142,62 @@ func (d *decoder) member(p *messagePlan, m protoreflect.Message, seen *keySet) e
 		d.pos = keyStart
 		return d.errorf("duplicate key %s", quoteValue(t.field.name))
 	}
+	d.pushKey(t.field.name)
+	if len(t.inline) == 0 && !d.setEach && encodable(t.field) {
+		if err := d.encodedField(t.field, fields); err != nil {
+			return err
+		}
+		d.pop()
+		return nil
+	}
 	target := m
 	for _, fd := range t.inline {
 		target = target.Mutable(fd).Message()
 	}
-	d.pushKey(t.field.name)
 	if err := d.field(t.field, target); err != nil {
 		return err
 	}
 	d.pop()
+	return nil
+}
+
+// encodable reports whether a field's value can be appended in the binary
+// encoding: a singular scalar outside any oneof but a proto3 optional
+// field's. Members of other oneofs stay on the reflection path, because
+// checkOneof reads which member is set.
+func encodable(f *fieldPlan) bool {
+	if f.fd.IsList() || f.fd.IsMap() || f.value.msg != nil {
+		return false
+	}
+	od := f.fd.ContainingOneof()
+	return od == nil || od.IsSynthetic()
+}
+
+// encodedField reads the value of a singular scalar field and appends the
+// field in the binary encoding to fields. JSON null leaves the field unset.
+func (d *decoder) encodedField(f *fieldPlan, fields *[]byte) error {
+	c, err := d.peek()
+	if err != nil {
+		return err
+	}
+	if c == 'n' {
+		return d.literal("null")
+	}
+	if f.value.kind == protoreflect.StringKind {
+		// The text goes straight into the buffer, without a string copy.
+		text, err := d.readStringBytes()
+		if err != nil {
+			return err
+		}
+		*fields = protowire.AppendTag(*fields, f.fd.Number(), protowire.BytesType)
+		*fields = protowire.AppendBytes(*fields, text)
+		return nil
+	}
+	v, err := d.scalar(f.value)
+	if err != nil {
+		return err
+	}
+	*fields = appendScalar(*fields, f.fd, v)
 	return nil
 }
 

@@ -56,6 +56,23 @@ func typeIndex(types []protoreflect.MessageDescriptor, md protoreflect.MessageDe
 	return uint16(slices.Index(types, md))
 }
 
+// fuzzSeeds are JSON inputs for the fuzz tests, one for each of
+// fuzzTestMessages.
+var fuzzSeeds = []string{
+	`{"i32":1,"i64":-9007199254740993,"u64":18446744073709551615}`,
+	`{"fl":0.1,"db":1e-7}`,
+	`{"s":"\u00e9\ud83d\ude00","by":"AP8=","b":true,"url_ttl":"x"}`,
+	`{"color":"red","nullableColor":null,"colors":["dark_blue"],"optColor":"red"}`,
+	`{"byNumber":{"10":"a"},"byFlag":{"true":1},"nodes":{"n":{"child":{}}},"labels":{"a":""}}`,
+	`{"wrappedInt":null,"wrappedString":"","wrappedBool":true,"wrappedDouble":1.5}`,
+	`{"any":{"a":[1,null,"s",true,{"b":{}}]},"list":[],"object":null,"values":[null]}`,
+	`{"optI64":0,"optS":null,"text":"t","at":"2026-02-14T12:30:00.5+02:00","node":{},"tags":[]}`,
+	`{"child":{"child":{"name":"x"}}}`,
+	`{"deep":null,"mid":"m","own":1}`,
+	`{"color":"red","note":null,"values":["s",1,false,null],"tags":[],"metadata":{"k":2},"node":null}`,
+	`{"good":"g","bad":"x"}`,
+}
+
 // FuzzUnmarshal checks that no input panics and that whatever decodes
 // encodes again, to the same bytes after a second decode.
 func FuzzUnmarshal(f *testing.F) {
@@ -71,20 +88,7 @@ func FuzzUnmarshal(f *testing.F) {
 			}
 		}
 	}
-	for i, seed := range []string{
-		`{"i32":1,"i64":-9007199254740993,"u64":18446744073709551615}`,
-		`{"fl":0.1,"db":1e-7}`,
-		`{"s":"\u00e9\ud83d\ude00","by":"AP8=","b":true,"url_ttl":"x"}`,
-		`{"color":"red","nullableColor":null,"colors":["dark_blue"],"optColor":"red"}`,
-		`{"byNumber":{"10":"a"},"byFlag":{"true":1},"nodes":{"n":{"child":{}}},"labels":{"a":""}}`,
-		`{"wrappedInt":null,"wrappedString":"","wrappedBool":true,"wrappedDouble":1.5}`,
-		`{"any":{"a":[1,null,"s",true,{"b":{}}]},"list":[],"object":null,"values":[null]}`,
-		`{"optI64":0,"optS":null,"text":"t","at":"2026-02-14T12:30:00.5+02:00","node":{},"tags":[]}`,
-		`{"child":{"child":{"name":"x"}}}`,
-		`{"deep":null,"mid":"m","own":1}`,
-		`{"color":"red","note":null,"values":["s",1,false,null],"tags":[],"metadata":{"k":2},"node":null}`,
-		`{"good":"g","bad":"x"}`,
-	} {
+	for i, seed := range fuzzSeeds {
 		name := fuzzTestMessages[i]
 		f.Add(typeIndex(types, newTestMessage(f, name).Descriptor()), []byte(seed))
 	}
@@ -108,6 +112,31 @@ func FuzzUnmarshal(f *testing.F) {
 		}
 		if !bytes.Equal(again, encoded) {
 			t.Fatalf("%s: encoding is not stable\nfirst:  %s\nsecond: %s", md.FullName(), encoded, again)
+		}
+	})
+}
+
+// FuzzUnmarshalSetEach checks that appending scalar fields in the binary
+// encoding and merging them gives the same message, and the same error, as
+// setting every field through protoreflect.
+func FuzzUnmarshalSetEach(f *testing.F) {
+	types := fuzzTypes(f)
+	for i, seed := range fuzzSeeds {
+		name := fuzzTestMessages[i]
+		f.Add(typeIndex(types, newTestMessage(f, name).Descriptor()), []byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, kind uint16, data []byte) {
+		md := types[int(kind)%len(types)]
+		encoded, setEach := newMessageOf(md), newMessageOf(md)
+		errEncoded := newDecoder(data, false).top(planFor(md), encoded.ProtoReflect())
+		d := newDecoder(data, false)
+		d.setEach = true
+		errSetEach := d.top(planFor(md), setEach.ProtoReflect())
+		if fmt.Sprint(errEncoded) != fmt.Sprint(errSetEach) {
+			t.Fatalf("%s: Unmarshal(%q) errors differ:\nbuffered: %v\nset each: %v", md.FullName(), data, errEncoded, errSetEach)
+		}
+		if errEncoded == nil && !proto.Equal(encoded, setEach) {
+			t.Fatalf("%s: Unmarshal(%q) messages differ:\nbuffered: %v\nset each: %v", md.FullName(), data, encoded, setEach)
 		}
 	})
 }
