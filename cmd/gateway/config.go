@@ -15,6 +15,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/groundcam/groundcam-gateway/adapters/telemetry"
+	"github.com/groundcam/groundcam-gateway/internal/cliflag"
 )
 
 // Environment variables the gateway reads. Each flag's default comes from
@@ -94,7 +95,7 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (co
 		"maximum time of an upstream call when the caller sets no deadline, such as 15s; env "+envUpstreamTimeout)
 	level := fs.String("log-level", envOr(envLogLevel, "info"),
 		"log level: debug, info, warn or error; env "+envLogLevel)
-	trust := fs.String("trust-traceparent", envOr(envTrustTraceparent, "true"),
+	trust := cliflag.NewBoolText(fs, "trust-traceparent", envOr(envTrustTraceparent, "true"),
 		"continue the caller's W3C trace (true) or start a new trace linked to it (false); env "+envTrustTraceparent)
 	showVersion := fs.Bool("version", false, "print the version and exit")
 	fs.Usage = func() {
@@ -139,8 +140,8 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (co
 	if cfg.logLevel, err = telemetry.ParseLevel(*level); err != nil {
 		collect(fmt.Errorf("%s: %w", envLogLevel, err))
 	}
-	if cfg.trustTraceparent, err = strconv.ParseBool(*trust); err != nil {
-		collect(fmt.Errorf("invalid %s %q: use true or false", envTrustTraceparent, *trust))
+	if cfg.trustTraceparent, err = strconv.ParseBool(trust.String()); err != nil {
+		collect(fmt.Errorf("invalid %s %q: use true or false", envTrustTraceparent, trust.String()))
 	}
 	if len(errs) > 0 {
 		return config{}, fmt.Errorf("invalid configuration:\n%w", errors.Join(errs...))

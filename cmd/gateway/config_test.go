@@ -168,3 +168,26 @@ func TestLoadConfigFlags(t *testing.T) {
 		t.Errorf("-version gave %+v, %v", cfg, err)
 	}
 }
+
+func TestLoadConfigTrustTraceparentFlag(t *testing.T) {
+	t.Parallel()
+	vars := map[string]string{envTrustTraceparent: "false"}
+	tests := []struct {
+		args []string
+		want bool
+	}{
+		{nil, false},
+		{[]string{"-trust-traceparent"}, true},
+		{[]string{"-trust-traceparent=false"}, false},
+		{[]string{"-trust-traceparent=true"}, true},
+	}
+	for _, tc := range tests {
+		cfg, err := loadConfig(tc.args, env(vars), io.Discard)
+		if err != nil {
+			t.Fatalf("loadConfig(%q): %v", tc.args, err)
+		}
+		if cfg.trustTraceparent != tc.want {
+			t.Errorf("loadConfig(%q): trust traceparent %v, want %v", tc.args, cfg.trustTraceparent, tc.want)
+		}
+	}
+}

@@ -30,6 +30,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/groundcam/groundcam-gateway/internal/cliflag"
 	"github.com/groundcam/groundcam-gateway/simulator"
 )
 
@@ -81,7 +82,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	sweep := fs.String("sweep-interval", envOr("GROUNDCAM_SIM_SWEEP_INTERVAL", "1s"),
 		"interval of the background expiry and reminder sweep; 0 disables it")
 	level := fs.String("log-level", envOr("GROUNDCAM_SIM_LOG_LEVEL", "info"), "debug, info, warn or error")
-	anyHost := fs.String("webhook-any-host", envOr("GROUNDCAM_SIM_WEBHOOK_ANY_HOST", "false"),
+	anyHost := cliflag.NewBoolText(fs, "webhook-any-host", envOr("GROUNDCAM_SIM_WEBHOOK_ANY_HOST", "false"),
 		"deliver webhooks to any host instead of only localhost and loopback IPs")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), "Usage: groundcam-sim [flags]\n\n"+
@@ -111,8 +112,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	if cfg.sweepInterval, err = time.ParseDuration(*sweep); err != nil || cfg.sweepInterval < 0 {
 		errs = append(errs, fmt.Errorf("invalid sweep interval %q: use a duration such as 1s, or 0", *sweep))
 	}
-	if cfg.anyHost, err = strconv.ParseBool(*anyHost); err != nil {
-		errs = append(errs, fmt.Errorf("invalid webhook-any-host %q: use true or false", *anyHost))
+	if cfg.anyHost, err = strconv.ParseBool(anyHost.String()); err != nil {
+		errs = append(errs, fmt.Errorf("invalid webhook-any-host %q: use true or false", anyHost.String()))
 	}
 	if err := cfg.logLevel.UnmarshalText([]byte(*level)); err != nil {
 		errs = append(errs, fmt.Errorf("invalid log level %q: use debug, info, warn or error", *level))
