@@ -146,35 +146,29 @@ func (s *MemoryStore) weighDecoded(key string, read *readEntry) {
 
 // Lookup returns the entry under key and the generations of counters.
 func (s *MemoryStore) Lookup(_ context.Context, key string, counters []string) ([]byte, []uint64, error) {
-	if s.closed.Load() {
-		return nil, nil, ErrClosed
-	}
-	gens := make([]uint64, len(counters))
-	for i, counter := range counters {
-		gens[i], _ = s.counters.GetIfPresent(counter)
-	}
-	e, ok := s.entries.GetIfPresent(key)
-	if !ok {
-		return nil, gens, nil
-	}
-	return e.data, gens, nil
+	e, gens, err := s.lookup(key, counters)
+	return e.data, gens, err
 }
 
 // lookupRead is Lookup for a [Cache] in the same process: it returns the
 // entry as read at Set, nil when there is none or it is malformed.
 func (s *MemoryStore) lookupRead(key string, counters []string) (*readEntry, []uint64, error) {
+	e, gens, err := s.lookup(key, counters)
+	return e.read, gens, err
+}
+
+// lookup returns the entry under key, the zero entry when there is none,
+// and the generations of counters.
+func (s *MemoryStore) lookup(key string, counters []string) (memoryEntry, []uint64, error) {
 	if s.closed.Load() {
-		return nil, nil, ErrClosed
+		return memoryEntry{}, nil, ErrClosed
 	}
 	gens := make([]uint64, len(counters))
 	for i, counter := range counters {
 		gens[i], _ = s.counters.GetIfPresent(counter)
 	}
-	e, ok := s.entries.GetIfPresent(key)
-	if !ok {
-		return nil, gens, nil
-	}
-	return e.read, gens, nil
+	e, _ := s.entries.GetIfPresent(key)
+	return e, gens, nil
 }
 
 // Generations returns the generations of counters, creating absent ones.
