@@ -124,24 +124,25 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (co
 			errs = append(errs, err)
 		}
 	}
-	collect(checkAddr("listen address", envListenAddr, cfg.listenAddr))
-	collect(checkAddr("admin address", envAdminAddr, cfg.adminAddr))
+	collect(checkAddr(source("listen", envListenAddr), cfg.listenAddr))
+	collect(checkAddr(source("admin-listen", envAdminAddr), cfg.adminAddr))
 	collect(checkUpstreamURL(cfg.upstreamURL))
 	collect(checkAPIKey(cfg.apiKey))
 	cfg.redisURL = *redisURL
 	collect(checkRedisURL(cfg.redisURL))
 	var err error
-	cfg.drainDelay, err = parseDuration(envDrainDelay, *drain, true)
+	cfg.drainDelay, err = parseDuration(source("drain-delay", envDrainDelay), *drain, true)
 	collect(err)
-	cfg.shutdownTimeout, err = parseDuration(envShutdownTimeout, *shutdown, false)
+	cfg.shutdownTimeout, err = parseDuration(source("shutdown-timeout", envShutdownTimeout), *shutdown, false)
 	collect(err)
-	cfg.upstreamTimeout, err = parseDuration(envUpstreamTimeout, *upstreamTimeout, false)
+	cfg.upstreamTimeout, err = parseDuration(source("upstream-timeout", envUpstreamTimeout), *upstreamTimeout, false)
 	collect(err)
 	if cfg.logLevel, err = telemetry.ParseLevel(*level); err != nil {
-		collect(fmt.Errorf("%s: %w", envLogLevel, err))
+		collect(fmt.Errorf("%s: %w", source("log-level", envLogLevel), err))
 	}
 	if cfg.trustTraceparent, err = strconv.ParseBool(trust.String()); err != nil {
-		collect(fmt.Errorf("invalid %s %q: use true or false", envTrustTraceparent, trust.String()))
+		collect(fmt.Errorf("invalid %s %q: use true or false", source("trust-traceparent", envTrustTraceparent),
+			trust.String()))
 	}
 	if len(errs) > 0 {
 		return config{}, fmt.Errorf("invalid configuration:\n%w", errors.Join(errs...))
@@ -149,14 +150,21 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (co
 	return cfg, nil
 }
 
+// source names a setting by its flag and its environment variable, such
+// as "-listen/GATEWAY_LISTEN_ADDR", for errors: the value may come from
+// either.
+func source(flagName, env string) string {
+	return "-" + flagName + "/" + env
+}
+
 // checkAddr requires a host:port address with a numeric port.
-func checkAddr(setting, env, addr string) error {
+func checkAddr(setting, addr string) error {
 	_, port, err := net.SplitHostPort(addr)
 	if err != nil {
-		return fmt.Errorf("invalid %s %q (%s): use host:port, such as 127.0.0.1:8080 or :8080", setting, addr, env)
+		return fmt.Errorf("invalid %s %q: use host:port, such as 127.0.0.1:8080 or :8080", setting, addr)
 	}
 	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
-		return fmt.Errorf("invalid %s %q (%s): the port must be a number from 0 to 65535", setting, addr, env)
+		return fmt.Errorf("invalid %s %q: the port must be a number from 0 to 65535", setting, addr)
 	}
 	return nil
 }
@@ -169,10 +177,11 @@ func checkUpstreamURL(raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return fmt.Errorf("invalid %s %q: use an absolute http or https URL such as "+
-			"https://api.groundcam.io/v1, or leave it empty to run the embedded simulator", envUpstreamURL, raw)
+			"https://api.groundcam.io/v1, or leave it empty to run the embedded simulator", source("upstream-url", envUpstreamURL), raw)
 	}
 	if u.User != nil {
-		return fmt.Errorf("invalid %s: it must not carry credentials; set the key in %s", envUpstreamURL, envAPIKey)
+		return fmt.Errorf("invalid %s: it must not carry credentials; set the key in %s",
+			source("upstream-url", envUpstreamURL), envAPIKey)
 	}
 	return nil
 }
@@ -197,24 +206,24 @@ func checkRedisURL(raw string) error {
 	}
 	if _, err := redis.ParseURL(raw); err != nil {
 		return fmt.Errorf("invalid %s: use redis://[:password@]host:port[/db], rediss:// for TLS "+
-			"or unix:///path/to/socket (the value is not shown because it may hold a password)", envRedisURL)
+			"or unix:///path/to/socket (the value is not shown because it may hold a password)", source("redis-url", envRedisURL))
 	}
 	return nil
 }
 
 // parseDuration parses a Go duration such as 5s. Zero is allowed only when
 // zeroOK is set; negative values never are.
-func parseDuration(env, raw string, zeroOK bool) (time.Duration, error) {
+func parseDuration(setting, raw string, zeroOK bool) (time.Duration, error) {
 	d, err := time.ParseDuration(raw)
 	switch {
 	case err != nil:
-		return 0, fmt.Errorf("invalid %s %q: use a Go duration such as 5s or 1m30s", env, raw)
+		return 0, fmt.Errorf("invalid %s %q: use a Go duration such as 5s or 1m30s", setting, raw)
 	case d < 0 || d == 0 && !zeroOK:
 		want := "positive"
 		if zeroOK {
 			want = "zero or positive"
 		}
-		return 0, fmt.Errorf("invalid %s %q: use a %s duration such as 5s", env, raw, want)
+		return 0, fmt.Errorf("invalid %s %q: use a %s duration such as 5s", setting, raw, want)
 	}
 	return d, nil
 }

@@ -252,10 +252,13 @@ func (g *gateway) stop() error {
 		errs = append(errs, closeServer(g.api))
 	}
 	g.release()
-	logger.Info("gateway stopped")
 	if force.Err() != nil {
+		// The caller logs the returned error, so a forced stop gets no
+		// "gateway stopped" line.
 		errs = append(errs, fmt.Errorf("drain cut short: %w", context.Cause(force)))
+		return errors.Join(errs...)
 	}
+	logger.Info("gateway stopped")
 	return errors.Join(errs...)
 }
 
