@@ -27,7 +27,7 @@ import (
 // JSON shape. A restFace is immutable once built and safe for concurrent use.
 type restFace struct {
 	mux      *runtime.ServeMux
-	conn     *inProcessConn
+	keyCheck restKeyCheck
 	maxBytes int64
 	logger   *slog.Logger
 	// methods maps gRPC method paths, such as
@@ -59,17 +59,20 @@ var queryParserOnce sync.Once
 
 // newRESTFace returns the REST face over connectHandler, which serves the
 // Connect procedures of every service. Request bodies larger than
-// maxBodyBytes are rejected with 413.
+// maxBodyBytes are rejected with 413. keyCheck verifies the key of a
+// request that the REST face rejects itself.
 func newRESTFace(
 	connectHandler http.Handler,
 	maxBodyBytes int64,
 	logger *slog.Logger,
+	keyCheck restKeyCheck,
 ) (*restFace, error) {
 	routes, err := upstream.LoadRoutes()
 	if err != nil {
 		return nil, fmt.Errorf("rest face: %w", err)
 	}
 	f := &restFace{
+		keyCheck: keyCheck,
 		maxBytes: maxBodyBytes,
 		logger:   logger,
 		methods:  make(map[string]*restMethod),
@@ -102,8 +105,8 @@ func newRESTFace(
 	})
 	f.mux = runtime.NewServeMux(opts...)
 
-	f.conn = &inProcessConn{handler: connectHandler, logger: logger}
-	if err := registerRESTServices(f.mux, f.conn); err != nil {
+	conn := &inProcessConn{handler: connectHandler, logger: logger}
+	if err := registerRESTServices(f.mux, conn); err != nil {
 		return nil, fmt.Errorf("rest face: %w", err)
 	}
 	return f, nil

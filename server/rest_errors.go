@@ -17,12 +17,9 @@ import (
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	"github.com/groundcam/groundcam-gateway/adapters/upstream"
-	groundcamv1 "github.com/groundcam/groundcam-gateway/gen/groundcam/v1"
-	"github.com/groundcam/groundcam-gateway/gen/groundcam/v1/groundcamv1connect"
 )
 
 // restError is an error response in the upstream's shape: a status and
@@ -315,39 +312,41 @@ func (f *restFace) writeRequestError(
 
 // keyError returns the error of the request's key, or nil for a good key,
 // for a path outside /v1, where the upstream checks no key, and when the
-// check itself failed. The check is an in-process VerifyApiKey call marked
-// by [withKeyCheck], with the headers that the request's own call would
-// carry.
-//
-// NOTE: the check passes the configured interceptors, so the access log
-// and the traces record it as a VerifyApiKey call.
+// check itself failed.
 func (f *restFace) keyError(r *http.Request) *restError {
 	if !isAPIPath(r.URL.Path) {
 		return nil
 	}
-	md := metadata.MD{}
-	for name, values := range r.Header {
-		if http.CanonicalHeaderKey(name) == "Authorization" {
-			md["authorization"] = values
-			continue
-		}
-		if key, ok := restRequestHeader(name); ok {
-			md[key] = values
-		}
-	}
-	ctx := metadata.NewOutgoingContext(withKeyCheck(r.Context()), md)
-	err := f.conn.Invoke(ctx, groundcamv1connect.AuthServiceVerifyApiKeyProcedure,
-		&groundcamv1.VerifyApiKeyRequest{}, &groundcamv1.VerifyApiKeyResponse{})
+	err := f.keyCheck.check(r.Context(), r.Header)
 	if err == nil {
 		return nil
 	}
 	var cerr *connect.Error
 	if !keyRejected(err) || !errors.As(err, &cerr) {
-		f.logger.DebugContext(ctx, "REST key check failed; returning the request's own error",
+		f.logger.DebugContext(r.Context(), "REST key check failed; returning the request's own error",
 			"error", err)
 		return nil
 	}
 	return callError(cerr)
+}
+
+// restKeyCheck verifies the key of a request as the Connect path does: the
+// credential interceptor's rules for a missing or malformed key, then the
+// validation interceptor's [keyVerifier], whose memory of valid keys both
+// paths share.
+type restKeyCheck struct {
+	credential *credentialInterceptor
+	keys       *keyVerifier
+}
+
+// check returns the error of the key that header carries: the
+// credential's own 401, or the upstream's error for the key.
+func (k restKeyCheck) check(ctx context.Context, header http.Header) error {
+	key, err := k.credential.keyFor(header)
+	if err != nil {
+		return err
+	}
+	return k.keys.check(upstream.WithAPIKey(ctx, key))
 }
 
 // writeLocalError logs and writes an error that the REST face raised

@@ -457,6 +457,13 @@ func TestRESTKeyCheckRemembersValidKeys(t *testing.T) {
 		t.Errorf("the gateway verified a valid key %d times for 3 requests, want 1", n)
 	}
 
+	// Request validation, on every face, shares the memory of valid keys.
+	res, body := s.do(t, http.MethodPost, "/v1/sessions", `{}`, []string{"Bearer " + s.keys["acme"]})
+	assertError(t, res, body, http.StatusBadRequest, "MISSING_FIELD", "")
+	if n := s.keyChecks(); n != 1 {
+		t.Errorf("key checks after a request that fails validation = %d, want 1", n)
+	}
+
 	// A rejected key is verified again on every request.
 	for range 2 {
 		res, body := s.do(t, http.MethodPost, "/v1/sessions", `{"agentId":`,

@@ -66,12 +66,11 @@ func New(cfg Config) (*Server, error) {
 		cfg.MaxRequestBytes = DefaultMaxRequestBytes
 	}
 
+	credential := &credentialInterceptor{defaultKey: cfg.DefaultAPIKey}
+	keys := newKeyVerifier(cfg.Upstream)
 	interceptors := []connect.Interceptor{&recoverInterceptor{logger: cfg.Logger}}
 	interceptors = append(interceptors, cfg.Interceptors...)
-	interceptors = append(interceptors,
-		&credentialInterceptor{defaultKey: cfg.DefaultAPIKey},
-		&validationInterceptor{keys: newKeyVerifier(cfg.Upstream)},
-	)
+	interceptors = append(interceptors, credential, &validationInterceptor{keys: keys})
 	opts := []connect.HandlerOption{
 		connect.WithInterceptors(interceptors...),
 		connect.WithReadMaxBytes(int(cfg.MaxRequestBytes)),
@@ -97,7 +96,7 @@ func New(cfg Config) (*Server, error) {
 
 	// The REST face takes /v1/... and every path no procedure claims, so
 	// unknown paths get the upstream's 404 body.
-	rest, err := newRESTFace(s.connect, cfg.MaxRequestBytes, cfg.Logger)
+	rest, err := newRESTFace(s.connect, cfg.MaxRequestBytes, cfg.Logger, restKeyCheck{credential: credential, keys: keys})
 	if err != nil {
 		return nil, err
 	}
