@@ -2,9 +2,7 @@ package bench
 
 import (
 	"io"
-	"net"
 	"net/http"
-	"time"
 )
 
 // newProxy returns the floor of an uncached read: a net/http handler that
@@ -14,12 +12,7 @@ import (
 // latency over the proxy's is therefore the cost of the gateway's own work,
 // and the proxy's over the direct call's is the cost of the hop.
 func newProxy(upstreamURL string) *Server {
-	transport := &http.Transport{
-		DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		MaxIdleConns:        upstreamIdleConns,
-		MaxIdleConnsPerHost: upstreamIdleConns,
-		IdleConnTimeout:     upstreamIdleTimeout,
-	}
+	transport := newUpstreamTransport()
 	client := &http.Client{Transport: transport}
 	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet {

@@ -198,6 +198,17 @@ const (
 	upstreamIdleTimeout = 90 * time.Second
 )
 
+// newUpstreamTransport returns an HTTP transport to the upstream stub with
+// the gateway command's connection settings.
+func newUpstreamTransport() *http.Transport {
+	return &http.Transport{
+		DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConns:        upstreamIdleConns,
+		MaxIdleConnsPerHost: upstreamIdleConns,
+		IdleConnTimeout:     upstreamIdleTimeout,
+	}
+}
+
 // newGateway builds the gateway as the gateway command wires it: an
 // upstream client with the default policy behind the telemetry transport,
 // optionally a memory cache, and optionally the tracing interceptor with
@@ -217,12 +228,7 @@ func newGateway(upstreamURL string, cfg gatewayConfig) (*Server, error) {
 		})
 	}
 
-	base := &http.Transport{
-		DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		MaxIdleConns:        upstreamIdleConns,
-		MaxIdleConnsPerHost: upstreamIdleConns,
-		IdleConnTimeout:     upstreamIdleTimeout,
-	}
+	base := newUpstreamTransport()
 	s.closers = append(s.closers, func() error { base.CloseIdleConnections(); return nil })
 	propagator := propagation.TraceContext{}
 	httpClient := &http.Client{Transport: telemetry.NewTransport(base, tel.tracer, tel.meter,
