@@ -138,11 +138,17 @@ func (c *cachedUpstream) read(
 			out.Header[name] = values
 		}
 	}
-	out.Header[HeaderCache] = []string{string(result.Status)}
-	if result.Status == cache.StatusHit || result.Status == cache.StatusStale {
-		out.Header[HeaderAge] = []string{strconv.Itoa(int(result.Age / time.Second))}
-	}
+	setCacheHeaders(out.Header, result.Status, result.Age)
 	return sent, out, nil
+}
+
+// setCacheHeaders sets X-Cache to status and, for a stored response, Age
+// to age in whole seconds.
+func setCacheHeaders(header http.Header, status cache.Status, age time.Duration) {
+	header[HeaderCache] = []string{string(status)}
+	if status == cache.StatusHit || status == cache.StatusStale {
+		header[HeaderAge] = []string{strconv.Itoa(int(age / time.Second))}
+	}
 }
 
 // readLoad is the upstream result and response of a read's own load.
@@ -156,10 +162,8 @@ type readLoad struct {
 func hitResults(ttl time.Duration) []*upstream.Result {
 	results := make([]*upstream.Result, int(ttl/time.Second))
 	for age := range results {
-		results[age] = &upstream.Result{Status: http.StatusOK, Header: http.Header{
-			HeaderCache: {string(cache.StatusHit)},
-			HeaderAge:   {strconv.Itoa(age)},
-		}}
+		results[age] = &upstream.Result{Status: http.StatusOK, Header: make(http.Header, 2)}
+		setCacheHeaders(results[age].Header, cache.StatusHit, time.Duration(age)*time.Second)
 	}
 	return results
 }
