@@ -21,7 +21,7 @@ func newProxy(upstreamURL string) *Server {
 		}
 		req, err := http.NewRequestWithContext(r.Context(), http.MethodGet, upstreamURL+r.URL.RequestURI(), nil)
 		if err != nil {
-			http.Error(w, "build the upstream request: "+err.Error(), http.StatusInternalServerError)
+			http.Error(w, "building the upstream request failed: "+err.Error(), http.StatusInternalServerError)
 			return
 		}
 		res, err := client.Do(req)

@@ -100,9 +100,9 @@ type decodedValue struct{ v any }
 
 // decode returns decode's result for the entry's value, made once and then
 // shared. Two hits that race on the first decode both decode, and the first
-// to finish wins. kept is true for that first one only. A failed decode is
-// not kept, and nil is returned.
-func (e *readEntry) decode(decode func([]byte) (any, error)) (v any, kept bool) {
+// to finish wins. stored is true for that first one only. A failed decode
+// is not stored, and nil is returned.
+func (e *readEntry) decode(decode func([]byte) (any, error)) (v any, stored bool) {
 	if decode == nil {
 		return nil, false
 	}

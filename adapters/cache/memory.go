@@ -24,8 +24,8 @@ const entryOverhead = 128
 // decodedSizeFactor estimates the memory of an entry's decoded form, which
 // its hits share (see [Request.Decode]), as a multiple of the entry's
 // bytes. NOTE: an estimate. Decoded proto messages took 3.9 times their
-// encoded size for a list of 3 agents and 5.2 times for a page of 20
-// sessions; other values may take more.
+// encoded size for a list of 3 agents. They took 5.2 times for a page of 20
+// sessions, and other values may take more.
 const decodedSizeFactor = 6
 
 // MemoryOption configures a [MemoryStore].
@@ -49,8 +49,9 @@ func WithMaxCounters(n int) MemoryOption {
 // Entries expire after their lifetime and are evicted, least useful first,
 // when their total weight would exceed the bound. An entry weighs its key,
 // its data and a fixed overhead, and once a hit has decoded it for a
-// [Cache] (see [Request.Decode]), an estimate of the decoded form. Generation values come from one sequence that never repeats, so a
-// counter dropped and created again never takes an old value.
+// [Cache] (see [Request.Decode]), an estimate of the decoded form.
+// Generation values come from one sequence that never repeats, so a counter
+// dropped and created again never takes an old value.
 type MemoryStore struct {
 	entries   *otter.Cache[string, memoryEntry]
 	counters  *otter.Cache[string, uint64]

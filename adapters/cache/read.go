@@ -47,8 +47,8 @@ func (c *Cache) lookupOrLoad(ctx context.Context, r Request, keys keySet, load L
 // decode returns r.Decode's result for a found entry. A MemoryStore entry
 // keeps the first result, and its weight grows by an estimate of it.
 func (c *Cache) decode(r Request, keys keySet, cached *readEntry) any {
-	v, kept := cached.decode(r.Decode)
-	if kept && c.memory != nil {
+	v, stored := cached.decode(r.Decode)
+	if stored && c.memory != nil {
 		c.memory.weighDecoded(keys.entry, cached)
 	}
 	return v

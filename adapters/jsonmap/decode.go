@@ -103,7 +103,7 @@ func (d *decoder) object(p *messagePlan, m protoreflect.Message) error {
 		// not when fields are set one by one.
 		opts := proto.UnmarshalOptions{Merge: true, AllowPartial: true}
 		if err := opts.Unmarshal(fields, m.Interface()); err != nil {
-			return fmt.Errorf("jsonmap: store the fields read into %s: %w", p.desc.FullName(), err)
+			return fmt.Errorf("jsonmap: merging the scalar fields read into %s failed: %w", p.desc.FullName(), err)
 		}
 	}
 	d.spare = append(d.spare, fields[:0])

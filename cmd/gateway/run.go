@@ -300,7 +300,7 @@ func (g *gateway) release() {
 // that Shutdown has closed already is not an error.
 func closeServer(srv *http.Server) error {
 	if err := srv.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
-		return fmt.Errorf("close server: %w", err)
+		return fmt.Errorf("closing the server failed: %w", err)
 	}
 	return nil
 }

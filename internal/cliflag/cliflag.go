@@ -1,4 +1,4 @@
-// Package cliflag holds flag types that the commands share.
+// Package cliflag contains flag types that the commands share.
 package cliflag
 
 import "flag"
